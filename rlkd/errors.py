@@ -1,0 +1,9 @@
+"""One exception type for every user-facing mistake: a one-line message that names the fix."""
+
+
+class RLKDError(ValueError):
+    """Bad input (config, names, shapes, paths). Entry points print ``error: <message>`` and exit 2."""
+
+    def __init__(self, message: str) -> None:
+        # Keep it to one line: CLI users read the last line, log scrapers read one line.
+        super().__init__(" ".join(str(message).split()))

@@ -1,0 +1,83 @@
+"""CTKD baselines (Li et al., "Curriculum Temperature for Knowledge Distillation", AAAI 2023).
+
+The temperature is learned adversarially by the student's own SGD through a gradient-reversal layer
+whose strength λ rises 0 → 1 by a cosine over the first epochs: T = t_min + t_range·sigmoid(θ).
+``ctkd_global`` learns one θ; ``ctkd_instance`` maps concat(p_t, p_s) to one θ per instance.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from rlkd.config import PolicyConfig, RunConfig
+from rlkd.policies import POLICIES
+from rlkd.policies.base import Step, TemperaturePolicy
+
+
+class GradientReversal(torch.autograd.Function):
+    """Identity forward; backward multiplies the gradient by −λ (the student maximises w.r.t. T)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, lam: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.lam = lam
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        return -ctx.lam * grad, None
+
+
+def reversal_strength(epoch: int, ramp_epochs: int) -> float:
+    """λ(E) = (1 − cos(π·min(E / ramp, 1))) / 2: 0 at E = 0, 1 from E = ramp on."""
+    return (1.0 - math.cos(math.pi * min(epoch / ramp_epochs, 1.0))) / 2.0
+
+
+class _CTKD(TemperaturePolicy):
+    def __init__(self, cfg: PolicyConfig) -> None:
+        super().__init__()
+        self.t_min, self.t_range, self.ramp = cfg.ctkd_t_min, cfg.ctkd_t_range, cfg.ctkd_lambda_epochs
+        # θ starts where T equals the fixed baseline's temperature, so both begin from the same point.
+        start = min(max((cfg.fixed_temperature - self.t_min) / self.t_range, 1e-3), 1 - 1e-3)
+        self.theta0 = math.log(start / (1 - start))
+
+    def _map(self, theta: torch.Tensor, epoch: int) -> torch.Tensor:
+        theta = GradientReversal.apply(theta, reversal_strength(epoch, self.ramp))
+        temps = self.t_min + self.t_range * torch.sigmoid(theta)
+        self.log_temperatures(temps)
+        return temps
+
+    def student_parameters(self) -> list[nn.Parameter]:
+        return list(self.parameters())
+
+
+class CTKDGlobal(_CTKD):
+    def __init__(self, cfg: PolicyConfig) -> None:
+        super().__init__(cfg)
+        self.theta = nn.Parameter(torch.tensor(self.theta0))
+
+    def temperatures(self, step: Step) -> torch.Tensor:
+        return self._map(self.theta.expand(step.student_logits.shape[0]), step.epoch)
+
+
+class CTKDInstance(_CTKD):
+    def __init__(self, cfg: PolicyConfig, num_classes: int) -> None:
+        super().__init__(cfg)
+        self.net = nn.Sequential(nn.Linear(2 * num_classes, cfg.ctkd_hidden), nn.ReLU(), nn.Linear(cfg.ctkd_hidden, 1))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.constant_(self.net[-1].bias, self.theta0)
+
+    def temperatures(self, step: Step) -> torch.Tensor:
+        probs = torch.cat([step.teacher_logits.softmax(1), step.student_logits.softmax(1)], dim=1).detach()
+        return self._map(self.net(probs).squeeze(-1), step.epoch)
+
+
+@POLICIES.register("ctkd_global")
+def build_ctkd_global(cfg: RunConfig, num_classes: int, rank: int = 0) -> CTKDGlobal:
+    return CTKDGlobal(cfg.policy)
+
+
+@POLICIES.register("ctkd_instance")
+def build_ctkd_instance(cfg: RunConfig, num_classes: int, rank: int = 0) -> CTKDInstance:
+    return CTKDInstance(cfg.policy, num_classes)

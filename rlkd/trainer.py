@@ -1,0 +1,209 @@
+"""Single-run trainer: teacher + student + KD loss + temperature policy, the recipe of spec section 6.
+
+One ``Trainer`` is one run. It checkpoints its whole state every epoch (``last.pt``) and resumes from it
+exactly. Under torch.distributed (set up by a launcher such as Ray Train) it trains data-parallel: the
+student through DDP, the loss's auxiliary modules, CTKD's temperature and the RLKD agent by gradient
+averaging, so every rank holds one model and one policy.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
+
+from rlkd import distributed
+from rlkd.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
+from rlkd.config import RunConfig, to_dict
+from rlkd.data import build_datasets, dataset_targets
+from rlkd.exploration import EntropyTracker, MixedDataset, batch_targets, build_plan, exploration_active
+from rlkd.losses import build_loss
+from rlkd.losses.base import LossContext, check_temperature
+from rlkd.models import build_model
+from rlkd.policies import Step, build_policy
+from rlkd.teacher import prepare_teacher
+
+EpochCallback = Callable[["Trainer", dict[str, Any]], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and torch.cuda.is_available() and distributed.is_distributed():
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, callbacks: list[EpochCallback] | None = None) -> None:
+        self.cfg, self.callbacks = cfg, list(callbacks or [])
+        self.rank, self.world = distributed.rank(), distributed.world_size()
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.device = resolve_device(cfg.device)
+        self.out_dir = Path(cfg.out_dir)
+        seed_everything(cfg.seed)
+        d = cfg.data
+        self.data = build_datasets(d.name, d.root, download=d.download, train_limit=d.train_limit,
+                                   test_limit=d.test_limit, augment=d.augment)
+        self.train_labels = torch.as_tensor(dataset_targets(self.data.train))
+        self.teacher = prepare_teacher(cfg, self.data.train, self.data.num_classes, self.device)
+        seed_everything(cfg.seed)  # the student's init does not depend on how the teacher was obtained
+        self.student = build_model(cfg.model.student, num_classes=self.data.num_classes).to(self.device)
+        example = torch.stack([self.data.train[i][0] for i in range(2)]).to(self.device)
+        self.loss = build_loss(cfg.loss.name, context=LossContext(self.student, self.teacher, example, len(self.data.train)),
+                               **cfg.loss.params).to(self.device)
+        self.policy = build_policy(cfg, self.data.num_classes, self.rank).to(self.device)
+        self.entropy = EntropyTracker(len(self.data.train)).to(self.device)
+        self.ce_weight = cfg.loss.ce_weight if cfg.loss.ce_weight is not None else self.loss.weights.ce
+        self.kd_weight = cfg.loss.kd_weight if cfg.loss.kd_weight is not None else self.loss.weights.kd
+        self.synced_params = list(self.loss.parameters()) + self.policy.student_parameters()
+        self.optimizer = torch.optim.SGD(list(self.student.parameters()) + self.synced_params, lr=cfg.optim.lr,
+                                         momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, cfg.optim.milestones, cfg.optim.gamma)
+        self.model = self.student
+        if distributed.is_distributed():
+            distributed.broadcast_module(self.loss)
+            distributed.broadcast_module(self.policy)
+            self.policy_agent_sync()
+            self.model = DistributedDataParallel(self.student)
+        torch.manual_seed(cfg.seed * 1000 + self.rank)  # augmentation differs per rank, deterministically
+        self.epoch, self.best_acc, self.history = 0, 0.0, []
+        self.extra: dict[str, Any] = {}  # launcher state saved with the checkpoint (e.g. the MLflow run id)
+        if cfg.resume and (self.out_dir / "last.pt").exists():
+            self.load_state_dict(load(self.out_dir / "last.pt", self.device))
+
+    def policy_agent_sync(self) -> None:
+        agent = getattr(self.policy, "agent", None)
+        if agent is not None:
+            agent.grad_sync = distributed.average_gradients
+
+    # ----------------------------------------------------------------------------------------- loop
+    def fit(self) -> dict[str, Any]:
+        for epoch in range(self.epoch + 1, self.cfg.optim.epochs + 1):
+            start = time.perf_counter()
+            record = {"epoch": epoch, **self.train_epoch(epoch)}
+            record["train_time_s"] = time.perf_counter() - start
+            record["test/acc"], record["test/loss"] = self.evaluate()
+            self.epoch, self.best_acc = epoch, max(self.best_acc, record["test/acc"])
+            record["test/best_acc"] = self.best_acc
+            record["epoch_time_s"] = time.perf_counter() - start
+            self.history.append(record)
+            if self.rank == 0:
+                self.save(self.out_dir / "last.pt")
+                with open(self.out_dir / "metrics.jsonl", "a") as fh:
+                    fh.write(json.dumps(record) + "\n")
+            for callback in self.callbacks:
+                callback(self, record)
+        return self.summary()
+
+    def summary(self) -> dict[str, Any]:
+        last = self.history[-1] if self.history else {}
+        return {"epochs": self.epoch, "last_acc": last.get("test/acc"), "best_acc": self.best_acc}
+
+    def loader(self, epoch: int) -> tuple[DataLoader, Any]:
+        dataset: Dataset = self.data.train
+        plan = None
+        if exploration_active(epoch, self.cfg.agent.warmup_epochs, self.cfg.exploration) and self.cfg.policy.name == "rlkd":
+            plan = build_plan(self.entropy.ranking(), self.train_labels, self.cfg.exploration)
+            dataset = ConcatDataset([dataset, MixedDataset(dataset, plan)])
+        generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)  # same order on resume
+        if distributed.is_distributed():
+            sampler: Any = DistributedSampler(dataset, shuffle=True, seed=self.cfg.seed, drop_last=True)
+            sampler.set_epoch(epoch)
+        else:
+            sampler = RandomSampler(dataset, generator=generator)
+        loader = DataLoader(dataset, batch_size=self.cfg.data.batch_size, sampler=sampler, drop_last=True,
+                            num_workers=self.cfg.data.num_workers, generator=generator,
+                            pin_memory=self.device.type == "cuda")
+        return loader, plan
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        loader, plan = self.loader(epoch)
+        self.model.train()
+        kd_factor = self.loss.weights.kd_factor(epoch)
+        sums = torch.zeros(5, dtype=torch.float64, device=self.device)  # loss, ce, kd, correct, count
+        term_sums: dict[str, torch.Tensor] = {}
+        for x, y, index in loader:
+            x, y, index = x.to(self.device, non_blocking=True), y.to(self.device), index.to(self.device)
+            t = batch_targets(y, index, plan)
+            with torch.no_grad():
+                teacher_logits, teacher_feats = self.teacher(x)
+            student_logits, student_feats = self.model(x)
+            if bool(t.clean.all()):
+                self.entropy.update(index, student_logits)
+            else:
+                self.entropy.update(index[t.clean], student_logits[t.clean])
+            temps = self.policy.temperatures(Step(teacher_logits.detach(), student_logits.detach(), t.major, epoch))
+            check_temperature(temps, student_logits)
+            terms = self.loss.terms(student_logits, teacher_logits, t.major, temps, student_feats=student_feats,
+                                    teacher_feats=teacher_feats, index=t.loss_index)
+            ce = t.lam * F.cross_entropy(student_logits, t.first, reduction="none")
+            ce = ce + (1 - t.lam) * F.cross_entropy(student_logits, t.second, reduction="none")
+            kd = torch.stack(list(terms.values())).sum(0)
+            loss = self.ce_weight * ce.mean() + self.kd_weight * kd_factor * kd.mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            distributed.average_gradients(self.synced_params)
+            self.optimizer.step()
+            with torch.no_grad():
+                correct = (student_logits.argmax(1) == t.major).sum()
+                sums += torch.stack([loss.detach() * len(y), ce.sum(), kd.sum(), correct, torch.tensor(len(y), device=self.device)]).double()
+                for name, value in terms.items():
+                    term_sums[name] = term_sums.get(name, 0) + value.detach().sum().double()
+        self.scheduler.step()
+        self.entropy.end_epoch(distributed.all_reduce_sum)
+        names = sorted(term_sums)
+        if names:
+            sums = torch.cat([sums, torch.stack([term_sums[n] for n in names])])
+        distributed.all_reduce_sum(sums)
+        count = sums[4].clamp_min(1)
+        out = {"train/loss": sums[0] / count, "train/ce": sums[1] / count, "train/kd": sums[2] / count,
+               "train/acc": 100 * sums[3] / count, "train/mixed_instances": float(len(plan) if plan else 0),
+               "lr": self.optimizer.param_groups[0]["lr"]}
+        out.update({f"loss/{n}": sums[5 + i] / count for i, n in enumerate(names)})
+        out = {k: float(v) for k, v in out.items()}
+        out.update(self.policy.epoch_diagnostics())
+        return out
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """Top-1 (%) and CE on the whole test set, each image counted once across ranks."""
+        test = self.data.test
+        if self.world > 1:
+            test = Subset(test, range(self.rank, len(test), self.world))
+        self.student.eval()
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        for x, y, _ in DataLoader(test, batch_size=self.cfg.data.eval_batch_size, num_workers=self.cfg.data.num_workers):
+            logits, _ = self.student(x.to(self.device))
+            y = y.to(self.device)
+            sums += torch.stack([(logits.argmax(1) == y).sum(), F.cross_entropy(logits, y, reduction="sum"),
+                                 torch.tensor(len(y), device=self.device)]).double()
+        distributed.all_reduce_sum(sums)
+        return float(100 * sums[0] / sums[2]), float(sums[1] / sums[2])
+
+    # ----------------------------------------------------------------------------------- checkpoint
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch, "best_acc": self.best_acc, "history": self.history, "extra": self.extra,
+            "config": to_dict(self.cfg), "student": self.student.state_dict(), "loss": self.loss.state_dict(),
+            "policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "entropy": self.entropy.state_dict(), "rng": rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name in ("student", "loss", "policy", "optimizer", "scheduler", "entropy"):
+            getattr(self, name).load_state_dict(state[name])
+        self.epoch, self.best_acc, self.history = state["epoch"], state["best_acc"], state["history"]
+        self.extra = state.get("extra", {})
+        set_rng_state(state["rng"])
+        if self.world > 1:  # rank 0's RNG was saved; keep augmentation distinct per rank
+            torch.manual_seed(self.cfg.seed * 1000 + self.rank + 7919 * self.epoch)
+
+    def save(self, path: str | Path) -> None:
+        save_atomic(self.state_dict(), path)
