@@ -22,10 +22,10 @@ from rlkd.checkpoint import load, rng_state, save_atomic, seed_everything, set_r
 from rlkd.config import RunConfig, to_dict
 from rlkd.data import build_datasets, dataset_targets
 from rlkd.exploration import EntropyTracker, MixedDataset, batch_targets, build_plan, exploration_active
-from rlkd.losses import build_loss
+from rlkd.losses import LOSSES, build_loss
 from rlkd.losses.base import LossContext, check_temperature
-from rlkd.models import build_model
-from rlkd.policies import Step, build_policy
+from rlkd.models import MODELS, build_model
+from rlkd.policies import POLICIES, Step, build_policy
 from rlkd.teacher import prepare_teacher
 
 EpochCallback = Callable[["Trainer", dict[str, Any]], None]
@@ -39,9 +39,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def check_names(cfg: RunConfig) -> None:
+    """Unknown registry keys fail before any data is read or a teacher trained."""
+    LOSSES.get(cfg.loss.name)
+    POLICIES.get(cfg.policy.name)
+    MODELS.get(cfg.model.teacher)
+    MODELS.get(cfg.model.student)
+
+
 class Trainer:
     def __init__(self, cfg: RunConfig, callbacks: list[EpochCallback] | None = None) -> None:
         self.cfg, self.callbacks = cfg, list(callbacks or [])
+        check_names(cfg)
         self.rank, self.world = distributed.rank(), distributed.world_size()
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
