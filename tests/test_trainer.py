@@ -47,8 +47,8 @@ def test_rlkd_run_trains_the_agent_and_explores(straight_run):
     assert [r["epoch"] for r in h] == [1, 2, 3, 4]
     assert h[0]["temp/std"] == 0.0 and h[0]["temp/mean"] == 4.0  # warm-up: fixed T
     assert h[1]["temp/std"] > 0 and "ppo/approx_kl" in h[1] and "calib/corrector_loss" in h[1]
-    # exploration epochs [e_w, 2e_w) = 2, 3 append 10 % of the 1,437 training images as mixed instances
-    assert [r["train/mixed_instances"] for r in h] == [0.0, 144.0, 144.0, 0.0]
+    # exploration epochs [e_w, 2e_w) = 2, 3 append ranks [round(.1·1437), round(.2·1437)) = [144, 287): 143 pairs
+    assert [r["train/mixed_instances"] for r in h] == [0.0, 143.0, 143.0, 0.0]
     assert h[-1]["test/acc"] > 50.0  # 10-class digits: well above chance after 4 epochs
     assert (Path(straight_run.cfg.out_dir) / "last.pt").exists()
 
@@ -74,10 +74,10 @@ def test_resume_continues_exactly_as_an_uninterrupted_run(straight_run, tmp_path
 
 @pytest.mark.parametrize("policy", ["fixed", "ctkd_global", "ctkd_instance"])
 def test_baseline_policies_train(policy, tmp_path):
-    trainer = Trainer(tiny(tmp_path, f"policy.name={policy}", "optim.epochs=1"))
+    trainer = Trainer(tiny(tmp_path, f"policy.name={policy}", "optim.epochs=2"))
     before = [p.detach().clone() for p in trainer.policy.student_parameters()]
     trainer.fit()
-    assert trainer.history[0]["test/acc"] > 20.0
+    assert trainer.history[-1]["test/acc"] > 25.0  # 10 classes: chance is 10 % (teacher trained 2 epochs only)
     after = trainer.policy.student_parameters()
     assert all(not torch.equal(b, a) for b, a in zip(before, after))  # CTKD's temperature is learned
 
