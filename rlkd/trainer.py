@@ -21,7 +21,9 @@ from rlkd import distributed
 from rlkd.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
 from rlkd.config import RunConfig, to_dict
 from rlkd.data import build_datasets, dataset_targets
-from rlkd.exploration import EntropyTracker, MixedDataset, batch_targets, build_plan, exploration_active
+from rlkd.exploration import (
+    EntropyTracker, ExplorationPlan, MixedDataset, batch_targets, build_plan, exploration_active,
+)
 from rlkd.losses import LOSSES, build_loss
 from rlkd.losses.base import LossContext, check_temperature
 from rlkd.models import MODELS, build_model
@@ -132,45 +134,48 @@ class Trainer:
                             pin_memory=self.device.type == "cuda")
         return loader, plan
 
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor, epoch: int,
+                   plan: ExplorationPlan | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """One optimiser step on one batch; returns (loss, CE [B], correct count, KD terms [B] each), detached."""
+        x, y, index = x.to(self.device, non_blocking=True), y.to(self.device), index.to(self.device)
+        t = batch_targets(y, index, plan)
+        with torch.no_grad():
+            teacher_logits, teacher_feats = self.teacher(x)
+        student_logits, student_feats = self.model(x)
+        self.entropy.update(index[t.clean], student_logits[t.clean])
+        temps = self.policy.temperatures(Step(teacher_logits.detach(), student_logits.detach(), t.major, epoch))
+        check_temperature(temps, student_logits)
+        terms = self.loss.terms(student_logits, teacher_logits, t.major, temps, student_feats=student_feats,
+                                teacher_feats=teacher_feats, index=t.loss_index)
+        # Mixed instances (exploration) learn λ·CE(y_hi) + (1 − λ)·CE(y_partner); clean ones have λ = 1.
+        ce = t.lam * F.cross_entropy(student_logits, t.first, reduction="none")
+        ce = ce + (1 - t.lam) * F.cross_entropy(student_logits, t.second, reduction="none")
+        kd = torch.stack(list(terms.values())).sum(0)
+        loss = self.ce_weight * ce.mean() + self.kd_weight * self.loss.weights.kd_factor(epoch) * kd.mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(self.synced_params)
+        self.optimizer.step()
+        correct = (student_logits.detach().argmax(1) == t.major).sum()
+        return loss.detach(), ce.detach(), correct, {k: v.detach() for k, v in terms.items()}
+
     def train_epoch(self, epoch: int) -> dict[str, float]:
         loader, plan = self.loader(epoch)
         self.model.train()
-        kd_factor = self.loss.weights.kd_factor(epoch)
         sums = torch.zeros(5, dtype=torch.float64, device=self.device)  # loss, ce, kd, correct, count
         term_sums: dict[str, torch.Tensor] = {}
         for x, y, index in loader:
-            x, y, index = x.to(self.device, non_blocking=True), y.to(self.device), index.to(self.device)
-            t = batch_targets(y, index, plan)
-            with torch.no_grad():
-                teacher_logits, teacher_feats = self.teacher(x)
-            student_logits, student_feats = self.model(x)
-            if bool(t.clean.all()):
-                self.entropy.update(index, student_logits)
-            else:
-                self.entropy.update(index[t.clean], student_logits[t.clean])
-            temps = self.policy.temperatures(Step(teacher_logits.detach(), student_logits.detach(), t.major, epoch))
-            check_temperature(temps, student_logits)
-            terms = self.loss.terms(student_logits, teacher_logits, t.major, temps, student_feats=student_feats,
-                                    teacher_feats=teacher_feats, index=t.loss_index)
-            ce = t.lam * F.cross_entropy(student_logits, t.first, reduction="none")
-            ce = ce + (1 - t.lam) * F.cross_entropy(student_logits, t.second, reduction="none")
+            loss, ce, correct, terms = self.train_step(x, y, index, epoch, plan)
             kd = torch.stack(list(terms.values())).sum(0)
-            loss = self.ce_weight * ce.mean() + self.kd_weight * kd_factor * kd.mean()
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            distributed.average_gradients(self.synced_params)
-            self.optimizer.step()
-            with torch.no_grad():
-                correct = (student_logits.argmax(1) == t.major).sum()
-                sums += torch.stack([loss.detach() * len(y), ce.sum(), kd.sum(), correct, torch.tensor(len(y), device=self.device)]).double()
-                for name, value in terms.items():
-                    term_sums[name] = term_sums.get(name, 0) + value.detach().sum().double()
+            sums += torch.stack([loss * len(y), ce.sum(), kd.sum(), correct, torch.tensor(len(y), device=self.device)]).double()
+            for name, value in terms.items():
+                term_sums[name] = term_sums.get(name, 0) + value.sum().double()
         self.scheduler.step()
         self.entropy.end_epoch(distributed.all_reduce_sum)
         names = sorted(term_sums)
         if names:
             sums = torch.cat([sums, torch.stack([term_sums[n] for n in names])])
-        distributed.all_reduce_sum(sums)
+        distributed.all_reduce_sum(sums)  # every rank reports the same, whole-data metrics
         count = sums[4].clamp_min(1)
         out = {"train/loss": sums[0] / count, "train/ce": sums[1] / count, "train/kd": sums[2] / count,
                "train/acc": 100 * sums[3] / count, "train/mixed_instances": float(len(plan) if plan else 0),

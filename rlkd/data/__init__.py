@@ -1,7 +1,8 @@
 """Datasets: every item is ``(image: FloatTensor[C,H,W], target: int, index: int)``, index = position.
 
 Keys: ``digits`` (embedded, offline, the default), ``cifar100`` (torchvision's cifar-100-python folder),
-``cifar100_npz`` (a folder of npz shards, the fast path), ``imagenet`` (ImageFolder train/ and val/).
+``cifar100_npz`` (a folder of npz shards, the fast path), ``imagenet`` (ImageFolder train/ and val/),
+``synthetic`` (random CIFAR-shaped images for smoke tests and benchmarks).
 A new dataset is one module whose ``build(root, *, download, train_limit, test_limit, augment) -> DataBundle``
 is decorated with ``@DATASETS.register("key")``, imported below.
 """
@@ -17,7 +18,7 @@ from rlkd.registry import Registry
 # Defined before the dataset imports: each dataset module registers its factory into it at import time.
 DATASETS: Registry = Registry("dataset")
 
-from rlkd.data import cifar, digits, imagenet, npz_folder  # noqa: E402,F401  (imported for their registrations)
+from rlkd.data import cifar, digits, imagenet, npz_folder, synthetic  # noqa: E402,F401  (imported for their registrations)
 
 __all__ = ["DATASETS", "DataBundle", "IndexedDataset", "build_datasets", "dataset_targets"]
 
