@@ -1,26 +1,24 @@
 """The shipped CIFAR-100 ResNet-56 teacher, loaded through ``load_teacher``, scores what its README says.
 
 This is the end-to-end check of the zoo's key layout and forward pass on real weights and real data: a wrong
-shortcut, BN or pooling detail costs accuracy even when the keys load. Data is read inline with numpy (the
-project's data loaders are tested elsewhere). Times on 2 CPU cores: ~8 s for the 2,000-image slice, ~35 s for
+shortcut, BN or pooling detail costs accuracy even when the keys load. Data comes through the project's own
+``cifar100_npz`` loader and the recipe's test transform, so the zoo, loader and normalisation are proven together. Times on 2 CPU cores: ~8 s for the 2,000-image slice, ~35 s for
 the full test set (marked slow).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
+from rlkd.data import build_datasets
 from rlkd.models import load_teacher
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 TEACHER = SHARED / "data" / "teachers" / "cifar100_resnet56-f2eff4c8.pt"
 TEST_SET = SHARED / "data" / "cifar100" / "test.npz"
-# CRD / mdistiller CIFAR-100 normalisation (spec section 6).
-MEAN = np.array([0.5071, 0.4867, 0.4408], dtype=np.float32)
-STD = np.array([0.2675, 0.2565, 0.2761], dtype=np.float32)
 
 pytestmark = [
     pytest.mark.shared_data,
@@ -34,16 +32,15 @@ pytestmark = [
 def top1(n: int, batch: int = 500) -> float:
     """Top-1 % of the teacher on the first ``n`` test images (the file is class round-robin: 100·k images hold
     k per class, so any prefix of a multiple of 100 is class-balanced)."""
-    with np.load(TEST_SET) as data:
-        x, y = data["x"][:n], data["y"][:n]
-    assert np.bincount(y, minlength=100).min() == np.bincount(y, minlength=100).max() == n // 100
+    test = build_datasets("cifar100_npz", str(TEST_SET.parent), train_limit=100, test_limit=n).test
     model = load_teacher("resnet56", str(TEACHER), num_classes=100)
-    correct = 0
+    correct, counts = 0, torch.zeros(100, dtype=torch.long)
     with torch.inference_mode():
-        for i in range(0, n, batch):
-            xb = (x[i:i + batch].astype(np.float32) / 255.0 - MEAN) / STD  # HWC RGB → normalised
-            logits, _ = model(torch.from_numpy(np.ascontiguousarray(xb.transpose(0, 3, 1, 2))))
-            correct += int((logits.argmax(1).numpy() == y[i:i + batch]).sum())
+        for x, y, _ in DataLoader(test, batch_size=batch):
+            logits, _ = model(x)
+            correct += int((logits.argmax(1) == y).sum())
+            counts += torch.bincount(y, minlength=100)
+    assert counts.min() == counts.max() == n // 100
     return 100.0 * correct / n
 
 

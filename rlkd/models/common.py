@@ -1,8 +1,10 @@
-"""Small pieces several zoo families share: the zoo's weight init and global pooling.
+"""Small pieces several zoo families share: the zoo's weight init, the staged forward and global pooling.
 
 Kept here so each family file holds only its own architecture.
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -35,3 +37,19 @@ def global_pool(x: torch.Tensor) -> torch.Tensor:
     is exactly a global pool, and the global form does not break on other input sizes.
     """
     return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+
+def forward_stages(stem_preact: torch.Tensor, layers: Sequence[nn.Sequential]) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """ReLU the stem, then run each stage of blocks that return ``(out, preact)``.
+
+    Returns the last output and, for the stem and every stage, the output and its pre-activation: the
+    ``Features.stages`` / ``Features.preact`` lists the feature losses read.
+    """
+    x = F.relu(stem_preact)
+    stages, preact = [x], [stem_preact]
+    for layer in layers:
+        for block in layer:
+            x, pre = block(x)
+        stages.append(x)
+        preact.append(pre)
+    return x, stages, preact

@@ -13,7 +13,7 @@ from torch import nn
 
 from rlkd.models import MODELS
 from rlkd.models.base import Features, ZooModel
-from rlkd.models.common import global_pool, zoo_init
+from rlkd.models.common import forward_stages, global_pool, zoo_init
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -41,14 +41,6 @@ class BasicBlock(nn.Module):
         return F.relu(preact), preact
 
 
-def run_stage(layer: nn.Sequential, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run a stage of blocks that return ``(out, preact)``; keep the last block's pair."""
-    preact = x
-    for block in layer:
-        x, preact = block(x)
-    return x, preact
-
-
 class CifarResNet(ZooModel):
     """``depth`` = 6n+2 (n blocks per stage); ``widths`` = [stem, stage1, stage2, stage3] channels."""
 
@@ -73,13 +65,7 @@ class CifarResNet(ZooModel):
         return self.fc
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Features]:
-        pre = self.bn1(self.conv1(x))
-        x = F.relu(pre)
-        stages, preact = [x], [pre]
-        for layer in (self.layer1, self.layer2, self.layer3):
-            x, pre = run_stage(layer, x)
-            stages.append(x)
-            preact.append(pre)
+        x, stages, preact = forward_stages(self.bn1(self.conv1(x)), (self.layer1, self.layer2, self.layer3))
         pooled = global_pool(x)
         return self.fc(pooled), Features(stages=stages, preact=preact, pooled=pooled)
 

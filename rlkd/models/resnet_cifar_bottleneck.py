@@ -13,7 +13,7 @@ from torch import nn
 
 from rlkd.models import MODELS
 from rlkd.models.base import Features, ZooModel
-from rlkd.models.common import global_pool, zoo_init
+from rlkd.models.common import forward_stages, global_pool, zoo_init
 
 
 def _shortcut(cin: int, cout: int, stride: int) -> nn.Sequential:
@@ -83,14 +83,7 @@ class CifarResNetV2(ZooModel):
         return self.linear
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Features]:
-        pre = self.bn1(self.conv1(x))
-        x = F.relu(pre)
-        stages, preact = [x], [pre]
-        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
-            for block in layer:
-                x, pre = block(x)
-            stages.append(x)
-            preact.append(pre)
+        x, stages, preact = forward_stages(self.bn1(self.conv1(x)), (self.layer1, self.layer2, self.layer3, self.layer4))
         pooled = global_pool(x)
         return self.linear(pooled), Features(stages=stages, preact=preact, pooled=pooled)
 

@@ -12,7 +12,7 @@ from torch import nn
 
 from rlkd.models import MODELS
 from rlkd.models.base import Features, ZooModel
-from rlkd.models.common import global_pool
+from rlkd.models.common import forward_stages, global_pool
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -73,14 +73,7 @@ class ShuffleNetV1(ZooModel):
         return self.linear
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Features]:
-        pre = self.bn1(self.conv1(x))
-        x = F.relu(pre)
-        stages, preact = [x], [pre]
-        for layer in (self.layer1, self.layer2, self.layer3):
-            for block in layer:
-                x, pre = block(x)
-            stages.append(x)
-            preact.append(pre)
+        x, stages, preact = forward_stages(self.bn1(self.conv1(x)), (self.layer1, self.layer2, self.layer3))
         pooled = global_pool(x)
         return self.linear(pooled), Features(stages=stages, preact=preact, pooled=pooled)
 
