@@ -145,8 +145,8 @@ class CalibrationConfig:
     hidden: int = 32  # C's hidden size (16–64)
     alpha: float = 1.0  # weight of the final-step loss (Ĝ_B − r_b)²
     beta: float = 0.5  # weight of the per-step auxiliary loss
-    corrector_steps: int = 9  # Adam steps of C per buffer (official: 9)
-    updater_steps: int = 10  # Adam steps of U and Ê per buffer (official: 10)
+    corrector_steps: int = 3  # Adam steps of C per buffer, every batch (official: 9, in its RL epochs only)
+    updater_steps: int = 3  # Adam steps of U and Ê per buffer, every batch (official: 10)
     lr: float = 1e-3
 
     def __post_init__(self) -> None:

@@ -117,31 +117,35 @@ class RewardCalibrator(nn.Module):
         targets = return_targets(batch_reward, length, self.gamma).to(actions.device)
         stats: dict[str, float] = {}
         sync = grad_sync or (lambda params: None)
-        if self.corrector is not None and self.corrector_opt is not None:
-            for _ in range(self.cfg.corrector_steps):
+        # C and (U, Ê) share no parameters and Adam is per parameter, so a joint step on the summed losses is
+        # exactly one step of each: max(steps) backward passes instead of their sum.
+        for step in range(max(self.cfg.corrector_steps, self.cfg.updater_steps)):
+            losses = []
+            if self.corrector is not None and step < self.cfg.corrector_steps:
                 pred = self.corrector(raw_states, actions)
                 if mode == "official":
                     loss = ((pred - batch_reward).mean()) ** 2
                 else:
                     loss = corrector_loss(pred, batch_reward, targets, self.cfg.alpha, self.cfg.beta)
-                self.corrector_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                sync(self.corrector.parameters())
-                self.corrector_opt.step()
                 stats["calib/corrector_loss"] = loss.item()
-        if self.updater is not None and self.updater_opt is not None:
-            for _ in range(self.cfg.updater_steps):
+                losses.append((loss, self.corrector_opt))
+            if self.updater is not None and step < self.cfg.updater_steps:
                 updated = self.updater(raw_states)
                 if mode == "official":
                     loss = updated.abs().mean()
                 else:
                     assert self.estimator is not None
                     loss = updater_loss(self.estimator(updated).squeeze(-1), targets)
-                self.updater_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                sync(p for group in self.updater_opt.param_groups for p in group["params"])
-                self.updater_opt.step()
                 stats["calib/updater_loss"] = loss.item()
+                losses.append((loss, self.updater_opt))
+            if not losses:
+                break
+            for _, opt in losses:
+                opt.zero_grad(set_to_none=True)
+            torch.stack([loss for loss, _ in losses]).sum().backward()
+            for _, opt in losses:
+                sync(p for group in opt.param_groups for p in group["params"])
+                opt.step()
         if mode in ("none", "official") or self.corrector is None:
             return sparse_rewards(batch_reward, length).to(actions.device), stats
         with torch.no_grad():

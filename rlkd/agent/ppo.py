@@ -67,7 +67,7 @@ def ppo_update(
     logprob_fn: Callable[[torch.distributions.Normal, torch.Tensor], torch.Tensor],
     grad_sync: GradSync | None = None,
 ) -> dict[str, float]:
-    """Critic: ``update_epochs`` of MSE to the GAE returns; actor: ``update_epochs`` of the clipped objective.
+    """``update_epochs`` of the critic's MSE to the GAE returns and of the actor's clipped objective.
 
     Full-buffer steps (B is one batch). No entropy bonus (spec 4). ``grad_sync`` all-reduces gradients so
     every data-parallel rank takes the same step and the agent stays one policy.
@@ -79,22 +79,20 @@ def ppo_update(
     # Advantage normalisation per buffer (SB3 / CleanRL `norm_adv`).
     b_advantages = (b_advantages - b_advantages.mean()) / (b_advantages.std(unbiased=False) + 1e-8)
 
+    # The critic's MSE and the actor's clipped objective share no parameters and the advantages are fixed, so
+    # one backward per epoch gives each network exactly the gradient of its own loss: the same updates as
+    # 5 critic epochs then 5 actor epochs, with half the autograd launches.
     for _ in range(cfg.update_epochs):
         v_loss = 0.5 * ((critic(b.states) - b_returns) ** 2).mean()
-        critic_opt.zero_grad(set_to_none=True)
-        v_loss.backward()
-        sync(critic.parameters())
-        nn.utils.clip_grad_norm_(critic.parameters(), cfg.max_grad_norm)
-        critic_opt.step()
-
-    for _ in range(cfg.update_epochs):
         new_logprobs = logprob_fn(actor.distribution(b.states), b.actions)
         pg_loss, stats = clipped_policy_loss(new_logprobs, b.logprobs, b_advantages, cfg.clip_eps)
+        critic_opt.zero_grad(set_to_none=True)
         actor_opt.zero_grad(set_to_none=True)
-        pg_loss.backward()
-        sync(actor.parameters())
-        nn.utils.clip_grad_norm_(actor.parameters(), cfg.max_grad_norm)
-        actor_opt.step()
+        (v_loss + pg_loss).backward()
+        for net, opt in ((critic, critic_opt), (actor, actor_opt)):
+            sync(net.parameters())
+            nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm, foreach=True)
+            opt.step()
 
     stats.update(
         {
