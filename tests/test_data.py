@@ -59,7 +59,7 @@ def normalise_np(x_hwc: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------- registry
 def test_registry_has_every_dataset() -> None:
-    assert DATASETS.names() == ["cifar100", "cifar100_npz", "digits", "imagenet"]
+    assert DATASETS.names() == ["cifar100", "cifar100_npz", "digits", "imagenet", "synthetic"]
 
 
 def test_unknown_dataset_lists_known_names() -> None:

@@ -1,0 +1,173 @@
+"""One sweep, new or resumed: the tracking store, Ray, the teachers, then Ray Tune over the trials.
+
+Resume is "run the same command again": the Tune experiment lives at a fixed ``<out>/<name>``, so
+``Tuner.can_restore`` finds it and ``Tuner.restore`` continues it with the searcher's state; finished trials
+are kept, unfinished ones resume from their last checkpoint. The sweep folder also keeps the MLflow parent
+run id and a fingerprint of what decides the trials: a rerun with different settings under the same name
+fails with one line instead of mixing two sweeps.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from rlkd.config import build_config
+from rlkd.errors import RLKDError
+from rlkd_platform.settings import Settings
+
+STATE_FILE = "rlkd_sweep.json"
+# Tune snapshots the experiment every >= 10 s by default; a trial finished after the last snapshot would be
+# re-entered on resume. Every 2 s keeps that window small (the run logger makes a re-entry harmless anyway).
+os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "2")
+# Tune warns when snapshots come faster than every 5 s; with short epochs they do, and it is harmless here.
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+@dataclass
+class Outcome:
+    tracking_uri: str
+    experiment: str
+    experiment_id: str
+    parent_run_id: str
+    sweep_dir: Path
+    ui_hint: str
+    trials: list[dict[str, Any]] = field(default_factory=list)  # trial_id, run_id, name, status, metric, error
+    report: str = ""  # the paper table rebuilt from MLflow (ablation sweeps), markdown
+    resumed: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: teachers_s, tune_fit_s, training_s
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [t for t in self.trials if t["status"] != "FINISHED"]
+
+
+@contextlib.contextmanager
+def phase(what: str) -> Iterator[None]:
+    """One progress line per start-up step, with its duration (start-up is most of a small sweep's wall time)."""
+    start = time.perf_counter()
+    yield
+    print(f"[rlkd] {what}: {time.perf_counter() - start:.1f} s", flush=True)
+
+
+def read_state(sweep_dir: Path) -> dict[str, Any] | None:
+    path = sweep_dir / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_state(sweep_dir: Path, state: dict[str, Any]) -> None:
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    tmp = sweep_dir / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(sweep_dir / STATE_FILE)
+
+
+@contextlib.contextmanager
+def tracking_store(settings: Settings) -> Iterator[Any]:
+    """The tracking URI everyone uses; an embedded server is launched here and waited for later (``ready``),
+    so its start-up (5-20 s: the SQLite schema) overlaps the config checks and Ray's start."""
+    from rlkd_platform.tracking_server import LocalTrackingServer
+
+    uri = settings.sweep.mlflow.tracking_uri
+    if uri and not uri.startswith("sqlite:///"):  # a running server, checked for reachability before
+        yield _Store(uri, f"open {uri}", lambda: None)
+        return
+    db = Path(uri[len("sqlite:///"):]).resolve() if uri else settings.out / "mlflow.db"
+    server = LocalTrackingServer(db, db.parent / "mlartifacts").launch(db.parent / "mlflow-server.log")
+    try:
+        yield _Store(server.uri, f"mlflow ui --backend-store-uri {server.backend_uri} --artifacts-destination "
+                                 f"{server.artifacts} --port 5000   # then open http://127.0.0.1:5000",
+                     server.wait_ready)
+    finally:
+        server.stop()
+
+
+@dataclass
+class _Store:
+    uri: str
+    ui_hint: str
+    ready: Any  # () -> None, blocks until the server answers
+
+
+def preflight(settings: Settings) -> None:
+    """Missing inputs fail here, in the driver, with one line, before anything is started or logged."""
+    from rlkd.trainer import check_names
+    from rlkd_platform.plan import dotlist
+
+    for row, values in settings.rows.items():  # registry names of every row (a table may change the models)
+        try:
+            check_names(build_config(dotlist(values), settings.base))
+        except RLKDError as err:
+            raise RLKDError(f"row '{row}': {err}") from None
+    cfg = build_config([], settings.base)
+    if cfg.data.name != "digits" and (cfg.data.root is None or not Path(cfg.data.root).expanduser().exists()):
+        raise RLKDError(f"data.root={cfg.data.root}: no such folder for data.name={cfg.data.name}; "
+                        "set data.root to the folder holding the data set")
+    if cfg.model.teacher_checkpoint and not Path(cfg.model.teacher_checkpoint).expanduser().is_file():
+        raise RLKDError(f"model.teacher_checkpoint={cfg.model.teacher_checkpoint}: no such file")
+
+
+def run(settings: Settings) -> Outcome:
+    from rlkd_platform.cluster import check_address, ray_session
+    from rlkd_platform.tracking import flatten, git_commit, open_sweep
+    from rlkd_platform.tuning import fit
+
+    s = settings.sweep
+    state = read_state(settings.sweep_dir)
+    if state and state["fingerprint"] != settings.fingerprint():
+        raise RLKDError(f"sweep '{settings.name}' in {settings.sweep_dir} was started with other settings; rerun "
+                        "its original command to resume it, or pass name=<new name> for a new sweep")
+    check_address(s.ray.address)
+    uri = s.mlflow.tracking_uri
+    if uri and not uri.startswith("sqlite:///"):
+        from rlkd_platform.tracking_server import check_reachable
+
+        check_reachable(uri)  # fail in seconds, before anything slow
+    commit = git_commit()
+    tags = {"rlkd.ablation": s.ablation.name, "rlkd.table": s.ablation.table, "rlkd.preset": s.preset,
+            "rlkd.search": s.search or "", "rlkd.git_commit": commit, "mlflow.source.git.commit": commit}
+    dashboard = s.ray.dashboard if s.ray.dashboard is not None else (s.asha or s.workers > 1)
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(tracking_store(settings))  # launched first: it boots while we go on
+        with phase("checked the run config"):
+            preflight(settings)
+        with phase("ray ready"):
+            stack.enter_context(ray_session(s.ray.address, s.ray.num_cpus, dashboard))
+        with phase("tracking store ready"):
+            store.ready()
+        runs = open_sweep(store.uri, settings.experiment, settings.name, (state or {}).get("parent_run_id"),
+                          {**tags, "rlkd.sweep": settings.name}, flatten({"sweep": _plain(s), "run": settings.base}))
+        write_state(settings.sweep_dir, {"fingerprint": settings.fingerprint(), "name": settings.name,
+                                         "experiment": settings.experiment, "parent_run_id": runs.parent_run_id})
+        outcome = Outcome(store.uri, settings.experiment, runs.experiment_id, runs.parent_run_id, settings.sweep_dir,
+                          store.ui_hint)
+        fit(settings, runs, tags, outcome)
+        if not s.search:
+            outcome.report = table_report(store.uri, settings)
+    return outcome
+
+
+def table_report(uri: str, settings: Settings) -> str:
+    """The sweep's paper table, rebuilt from MLflow and logged to the parent run (ablations/ tables only)."""
+    from rlkd_platform.ablation_tables import known_tables
+    from rlkd_platform.report import build_report, write_report
+
+    name = settings.sweep.ablation.name
+    if name not in known_tables():
+        return ""
+    try:
+        report, client, parent = build_report(uri, name, experiment=settings.experiment, sweep=settings.name)
+        paths = write_report(report, settings.sweep_dir / "report", client, parent)
+    except RLKDError as err:
+        return f"(no table: {err})"
+    return report.markdown() + f"\nwritten: {paths['markdown']} and .csv/.png, logged to the parent run\n"
+
+
+def _plain(sweep: Any) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.structured(sweep))  # type: ignore[return-value]
