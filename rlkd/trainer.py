@@ -81,18 +81,14 @@ class Trainer:
         if distributed.is_distributed():
             distributed.broadcast_module(self.loss)
             distributed.broadcast_module(self.policy)
-            self.policy_agent_sync()
+            if hasattr(self.policy, "agent"):  # RLKD: every agent/C/U/Ê step averages gradients over ranks
+                self.policy.agent.grad_sync = distributed.average_gradients
             self.model = DistributedDataParallel(self.student)
         torch.manual_seed(cfg.seed * 1000 + self.rank)  # augmentation differs per rank, deterministically
         self.epoch, self.best_acc, self.history = 0, 0.0, []
         self.extra: dict[str, Any] = {}  # launcher state saved with the checkpoint (e.g. the MLflow run id)
         if cfg.resume and (self.out_dir / "last.pt").exists():
             self.load_state_dict(load(self.out_dir / "last.pt", self.device))
-
-    def policy_agent_sync(self) -> None:
-        agent = getattr(self.policy, "agent", None)
-        if agent is not None:
-            agent.grad_sync = distributed.average_gradients
 
     # ----------------------------------------------------------------------------------------- loop
     def fit(self) -> dict[str, Any]:
