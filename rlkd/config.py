@@ -7,11 +7,14 @@ official code's behaviour where it disagrees with the paper (listed in the READM
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
 from rlkd.errors import RLKDError
+
+TEACHER_PLACEHOLDER = "{teacher}"
 
 
 def _require(ok: bool, key: str, message: str) -> None:
@@ -48,11 +51,19 @@ class DataConfig:
 class ModelConfig:
     teacher: str = "digits_cnn_t"  # zoo key (rlkd.models)
     student: str = "digits_cnn_s"  # zoo key (rlkd.models)
-    teacher_checkpoint: str | None = None  # local weights file; None = train the teacher first (quickstart)
+    # Local weights file; None = train the teacher first (quickstart). "{teacher}" in it is replaced by the
+    # teacher's zoo key, so one value serves a table whose rows change the teacher (/w/{teacher}_vanilla/ckpt.pth).
+    teacher_checkpoint: str | None = None
     teacher_pretrain_epochs: int = 30  # only when teacher_checkpoint is None
 
     def __post_init__(self) -> None:
         _require(self.teacher_pretrain_epochs >= 1, "model.teacher_pretrain_epochs", "must be >= 1")
+
+    def teacher_checkpoint_path(self) -> str | None:
+        """The teacher's weights file with ``{teacher}`` filled in (None: the teacher is trained first)."""
+        if not self.teacher_checkpoint:
+            return None
+        return str(Path(self.teacher_checkpoint.replace(TEACHER_PLACEHOLDER, self.teacher)).expanduser())
 
 
 @dataclass

@@ -8,6 +8,7 @@ averaging, so every rank holds one model and one policy.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +19,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
 
 from rlkd import distributed
+from rlkd.errors import RLKDError
+from rlkd.analysis import TemperatureSample
 from rlkd.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
 from rlkd.config import RunConfig, to_dict
 from rlkd.data import build_datasets, dataset_targets
@@ -63,14 +66,18 @@ class Trainer:
         self.data = build_datasets(d.name, d.root, download=d.download, train_limit=d.train_limit,
                                    test_limit=d.test_limit, augment=d.augment)
         self.train_labels = torch.as_tensor(dataset_targets(self.data.train))
-        self.teacher = prepare_teacher(cfg, self.data.train, self.data.num_classes, self.device)
+        channels = self.data.input_shape[0]
+        self.teacher = prepare_teacher(cfg, self.data.train, self.data.num_classes, self.device, channels)
         seed_everything(cfg.seed)  # the student's init does not depend on how the teacher was obtained
-        self.student = build_model(cfg.model.student, num_classes=self.data.num_classes).to(self.device)
+        self.student = build_model(cfg.model.student, num_classes=self.data.num_classes,
+                                   in_channels=channels).to(self.device)
         example = torch.stack([self.data.train[i][0] for i in range(2)]).to(self.device)
         self.loss = build_loss(cfg.loss.name, context=LossContext(self.student, self.teacher, example, len(self.data.train)),
                                **cfg.loss.params).to(self.device)
         self.policy = build_policy(cfg, self.data.num_classes, self.rank).to(self.device)
         self.entropy = EntropyTracker(len(self.data.train)).to(self.device)
+        # Per-instance T of the epoch for analysis plots (rlkd_platform logs them); a fixed T has nothing to show.
+        self.temperature_sample = TemperatureSample(len(self.data.train)) if cfg.policy.name != "fixed" else None
         self.ce_weight = cfg.loss.ce_weight if cfg.loss.ce_weight is not None else self.loss.weights.ce
         self.kd_weight = cfg.loss.kd_weight if cfg.loss.kd_weight is not None else self.loss.weights.kd
         self.synced_params = list(self.loss.parameters()) + self.policy.student_parameters()
@@ -141,6 +148,8 @@ class Trainer:
         self.entropy.update(index[t.clean], student_logits[t.clean])
         temps = self.policy.temperatures(Step(teacher_logits.detach(), student_logits.detach(), t.major, epoch))
         check_temperature(temps, student_logits)
+        if self.temperature_sample is not None:
+            self.temperature_sample.add(index, temps, teacher_logits, student_logits.detach())
         terms = self.loss.terms(student_logits, teacher_logits, t.major, temps, student_feats=student_feats,
                                 teacher_feats=teacher_feats, index=t.loss_index)
         # Mixed instances (exploration) learn λ·CE(y_hi) + (1 − λ)·CE(y_partner); clean ones have λ = 1.
@@ -157,6 +166,8 @@ class Trainer:
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         loader, plan = self.loader(epoch)
+        if self.temperature_sample is not None:
+            self.temperature_sample.start_epoch()
         self.model.train()
         sums = torch.zeros(5, dtype=torch.float64, device=self.device)  # loss, ce, kd, correct, count
         term_sums: dict[str, torch.Tensor] = {}
@@ -178,6 +189,9 @@ class Trainer:
                "lr": self.optimizer.param_groups[0]["lr"]}
         out.update({f"loss/{n}": sums[5 + i] / count for i, n in enumerate(names)})
         out = {k: float(v) for k, v in out.items()}
+        if not math.isfinite(out["train/loss"]):  # checked once per epoch: no per-step host sync
+            raise RLKDError(f"epoch {epoch}: the training loss is {out['train/loss']}: the student diverged; lower "
+                            f"optim.lr (now {self.cfg.optim.lr}) or check the data and the teacher")
         out.update(self.policy.epoch_diagnostics())
         return out
 

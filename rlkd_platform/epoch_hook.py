@@ -16,6 +16,7 @@ import torch
 
 from rlkd import distributed
 from rlkd.config import RunConfig, to_dict
+from rlkd_platform.analysis_plot import correlations, draw_epoch, epoch_points, exploration_windows
 from rlkd_platform.checkpoints import capture_rank_state, write_checkpoint_dir
 from rlkd_platform.run_logger import NullLogger, RunLogger
 from rlkd_platform.temperature_plot import last_batch_quantiles
@@ -58,9 +59,11 @@ class EpochHook:
     def __init__(self, logger: NullLogger, reporter: Any, work: Path) -> None:
         self.logger, self.reporter, self.work = logger, reporter, work
 
-    def metrics(self, trainer: Any, record: dict[str, Any]) -> dict[str, Any]:
+    def metrics(self, trainer: Any, record: dict[str, Any], points: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
         out = dict(record)
         out.update(last_batch_quantiles(trainer.policy))
+        if points is not None:
+            out.update(correlations(points))
         if trainer.world > 1:
             out["sync/agent_max_abs_diff"] = max_divergence(trainer.policy)
             out["sync/student_max_abs_diff"] = max_divergence(trainer.student)
@@ -68,7 +71,15 @@ class EpochHook:
 
     def __call__(self, trainer: Any, record: dict[str, Any]) -> None:
         rank_state = capture_rank_state(trainer) if trainer.world > 1 else None
-        metrics = self.metrics(trainer, record)
+        points = epoch_points(trainer)
+        if points is not None and float(points["temperature"].std()) == 0.0:
+            points = None  # a warm-up epoch at one fixed T: nothing to analyse
+        metrics = self.metrics(trainer, record, points)
+        if points is not None:  # before the epoch's metrics: a re-run epoch overwrites it, a logged one skips it
+            epoch = int(record["epoch"])
+            self.logger.log_figure(epoch, lambda: draw_epoch(points, epoch, self.logger.run_name or "run",
+                                                             exploration_windows(trainer.cfg)),
+                                   f"analysis/temperature_epoch{epoch:03d}.png")
         self.logger.log_epoch(metrics)
         directory = write_checkpoint_dir(trainer, trainer.rank, trainer.world, rank_state, self.work)
         try:

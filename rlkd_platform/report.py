@@ -34,8 +34,9 @@ class Cell:
     def fmt(values: list[float]) -> str:
         if not values:
             return "—"
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        return f"{statistics.mean(values):.2f} ± {std:.2f}"
+        if len(values) == 1:  # one seed: no spread to state (n says so)
+            return f"{values[0]:.2f}"
+        return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Report:
         lines = self.rows()
         header = list(lines[0])
         md = [f"### {self.table.title}", "", f"Sweep `{self.sweep}`; ours = mean ± std over n seeds; "
-              "papers in this field report the best epoch. Source of the paper's values: " + self.table.source, "",
+              "no ± with one seed; papers in this field report the best epoch. Source of the paper's values: " + self.table.source, "",
               "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(line[h] for h in header) + " |" for line in lines]
         return "\n".join(md) + "\n"

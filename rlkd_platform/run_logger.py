@@ -9,10 +9,10 @@ metrics go in one ``log_batch`` call, so an epoch is either fully logged or not 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from rlkd_platform.temperature_plot import draw, quantile_keys
-from rlkd_platform.tracking import PARENT_TAG, TRIAL_TAG, client
+from rlkd_platform.tracking import PARENT_TAG, TRIAL_TAG, client, log_params
 
 EPOCH_KEY = "epoch"  # logged with every epoch's batch: its steps are the epochs already logged
 
@@ -21,11 +21,15 @@ class NullLogger:
     """What ranks other than 0 hold: same calls, no side effects."""
 
     run_id: str | None = None
+    run_name: str | None = None
 
     def attach(self, run_id: str | None, resumed_from: int = 0) -> str | None:
         return run_id
 
     def log_epoch(self, record: dict[str, Any]) -> None:
+        pass
+
+    def log_figure(self, epoch: int, draw_figure: Callable[[], Any], artifact_file: str) -> None:
         pass
 
     def finish(self, status: str) -> None:
@@ -53,14 +57,14 @@ class RunLogger(NullLogger):
 
         ``resumed_from``: the epoch the restored checkpoint ended with (0 = started from scratch), kept as a tag.
         """
-        from mlflow.entities import Param, RunTag
+        from mlflow.entities import RunTag
 
         run_id = run_id or self._find()
         if run_id is None:
             tags = {**self.tags, PARENT_TAG: self.parent_run_id, TRIAL_TAG: self.trial_id}
             run = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags)
             run_id = run.info.run_id
-            self.client.log_batch(run_id, params=[Param(k, v[:6000]) for k, v in self.params.items()])
+            log_params(self.client, run_id, self.params)
             self.client.log_text(run_id, self.config_yaml, "config.yaml")
         else:
             self.logged = {int(m.step) for m in self.client.get_metric_history(run_id, EPOCH_KEY)}
@@ -84,6 +88,12 @@ class RunLogger(NullLogger):
                    if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")]
         self.client.log_batch(self.run_id, metrics=metrics)
         self.logged.add(epoch)
+
+    def log_figure(self, epoch: int, draw_figure: Callable[[], Any], artifact_file: str) -> None:
+        """An epoch's figure as an artifact, drawn only if that epoch is not logged yet."""
+        if self.run_id is None or epoch in self.logged:
+            return
+        self.client.log_figure(self.run_id, draw_figure(), artifact_file)
 
     def finish(self, status: str) -> None:
         """Attach the temperature plot drawn from the run's whole logged history, then end the run."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from rlkd.config import build_config
+from rlkd.config import TEACHER_PLACEHOLDER, build_config
 from rlkd.errors import RLKDError
 from rlkd_platform.settings import Settings
 
@@ -98,22 +98,29 @@ def preflight(settings: Settings) -> None:
     from rlkd.trainer import check_names
     from rlkd_platform.plan import dotlist
 
-    for row, values in settings.rows.items():  # registry names of every row (a table may change the models)
-        try:
-            check_names(build_config(dotlist(values), settings.base))
-        except RLKDError as err:
-            raise RLKDError(f"row '{row}': {err}") from None
     cfg = build_config([], settings.base)
     if cfg.data.name != "digits" and (cfg.data.root is None or not Path(cfg.data.root).expanduser().exists()):
         raise RLKDError(f"data.root={cfg.data.root}: no such folder for data.name={cfg.data.name}; "
                         "set data.root to the folder holding the data set")
-    if cfg.model.teacher_checkpoint and not Path(cfg.model.teacher_checkpoint).expanduser().is_file():
-        raise RLKDError(f"model.teacher_checkpoint={cfg.model.teacher_checkpoint}: no such file")
+    teachers = sorted({build_config(dotlist(v), settings.base).model.teacher for v in settings.rows.values()})
+    if cfg.model.teacher_checkpoint and len(teachers) > 1 and TEACHER_PLACEHOLDER not in cfg.model.teacher_checkpoint:
+        raise RLKDError(f"the rows use teachers {', '.join(teachers)}, model.teacher_checkpoint names one file; put "
+                        f"{TEACHER_PLACEHOLDER} in it for a file per teacher, e.g. /w/{TEACHER_PLACEHOLDER}.pt")
+    for row, values in settings.rows.items():  # every row (a table may change the models and so the teacher file)
+        row_cfg = build_config(dotlist(values), settings.base)
+        try:
+            check_names(row_cfg)
+        except RLKDError as err:
+            raise RLKDError(f"row '{row}': {err}") from None
+        path = row_cfg.model.teacher_checkpoint_path()
+        if path and not Path(path).is_file():
+            raise RLKDError(f"row '{row}': model.teacher_checkpoint={path}: no such file for teacher "
+                            f"{row_cfg.model.teacher}")
 
 
 def run(settings: Settings) -> Outcome:
     from rlkd_platform.cluster import check_address, ray_session
-    from rlkd_platform.tracking import flatten, git_commit, open_sweep
+    from rlkd_platform.tracking import git_commit, open_sweep
     from rlkd_platform.tuning import fit
 
     s = settings.sweep
@@ -140,7 +147,8 @@ def run(settings: Settings) -> Outcome:
         with phase("tracking store ready"):
             store.ready()
         runs = open_sweep(store.uri, settings.experiment, settings.name, (state or {}).get("parent_run_id"),
-                          {**tags, "rlkd.sweep": settings.name}, flatten({"sweep": _plain(s), "run": settings.base}))
+                          {**tags, "rlkd.sweep": settings.name}, sweep_params(settings),
+                          {"sweep.yaml": _yaml({"sweep": _plain(s), "run": settings.base})})
         write_state(settings.sweep_dir, {"fingerprint": settings.fingerprint(), "name": settings.name,
                                          "experiment": settings.experiment, "parent_run_id": runs.parent_run_id})
         outcome = Outcome(store.uri, settings.experiment, runs.experiment_id, runs.parent_run_id, settings.sweep_dir,
@@ -165,6 +173,23 @@ def table_report(uri: str, settings: Settings) -> str:
     except RLKDError as err:
         return f"(no table: {err})"
     return report.markdown() + f"\nwritten: {paths['markdown']} and .csv/.png, logged to the parent run\n"
+
+
+def sweep_params(settings: Settings) -> dict[str, str]:
+    """The parent run's params: the sweep options and the base run config. The ablation's rows are a table, not
+    params (cell names like "C + U + Ê (full)" are not valid MLflow param keys, and a 36-cell table alone
+    would exceed a log_batch's 100 params): they are in the parent's sweep.yaml and on every child run."""
+    from rlkd_platform.tracking import flatten
+
+    sweep = _plain(settings.sweep)
+    sweep["ablation"] = {"name": settings.sweep.ablation.name, "cells": len(settings.rows)}
+    return flatten({"sweep": sweep, "run": settings.base})
+
+
+def _yaml(tree: dict[str, Any]) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(tree))
 
 
 def _plain(sweep: Any) -> dict[str, Any]:

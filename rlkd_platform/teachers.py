@@ -41,7 +41,8 @@ def pretrain_teacher(cfg: RunConfig) -> bytes:
     d = cfg.data
     data = build_datasets(d.name, d.root, download=d.download, train_limit=d.train_limit,
                           test_limit=d.test_limit, augment=d.augment)
-    model = pretrain(cfg.model.teacher, data.num_classes, data.train, cfg, resolve_device(cfg.device))
+    model = pretrain(cfg.model.teacher, data.num_classes, data.train, cfg, resolve_device(cfg.device),
+                     data.input_shape[0])
     buffer = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
     return buffer.getvalue()

@@ -62,9 +62,19 @@ def client(tracking_uri: str):
     return MlflowClient(tracking_uri=tracking_uri)
 
 
+def log_params(mlflow_client: Any, run_id: str, params: dict[str, str]) -> None:
+    """All of ``params``, 100 per call (MLflow's log_batch limit), values cut to MLflow's 6,000 characters."""
+    from mlflow.entities import Param
+
+    items = [Param(k, v[:6000]) for k, v in params.items()]
+    for i in range(0, len(items), 100):
+        mlflow_client.log_batch(run_id, params=items[i:i + 100])
+
+
 def open_sweep(tracking_uri: str, experiment: str, sweep_name: str, parent_run_id: str | None,
-               tags: dict[str, str], params: dict[str, str]) -> SweepRuns:
-    """Get or create the experiment; reattach the sweep's parent run, or create it."""
+               tags: dict[str, str], params: dict[str, str], texts: dict[str, str] | None = None) -> SweepRuns:
+    """Get or create the experiment; reattach the sweep's parent run, or create it (params, then ``texts``:
+    artifact file -> content)."""
     c = client(tracking_uri)
     exp = c.get_experiment_by_name(experiment)
     experiment_id = exp.experiment_id if exp else c.create_experiment(experiment)
@@ -75,9 +85,9 @@ def open_sweep(tracking_uri: str, experiment: str, sweep_name: str, parent_run_i
     else:
         run = c.create_run(experiment_id, run_name=sweep_name, tags={**tags, "rlkd.role": "sweep"})
         parent_run_id = run.info.run_id
-        from mlflow.entities import Param
-
-        c.log_batch(parent_run_id, params=[Param(k, v[:6000]) for k, v in params.items()])
+        log_params(c, parent_run_id, params)
+        for path, text in (texts or {}).items():
+            c.log_text(parent_run_id, text, path)
     return SweepRuns(tracking_uri, experiment, experiment_id, parent_run_id)
 
 

@@ -254,3 +254,34 @@ def test_corrupt_file_is_rejected_without_unpickling_code(tmp_path) -> None:
     with pytest.raises(RLKDError, match="weights-only torch file") as err:
         load_teacher("resnet8", str(path))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name, channels, size", [(k, 1, 8) for k in CIFAR_KEYS] + [(k, 1, 64) for k in IMAGENET_KEYS]
+                         + [(k, 3, 8) for k in TINY_KEYS])
+def test_every_model_takes_the_datas_channels(name: str, channels: int, size: int) -> None:
+    """in_channels replaces the input's own convolution (a later one would leave the input layer at 3 channels
+    and the forward would fail), so the CIFAR zoo runs on the 1-channel 8×8 digits of the quickstart."""
+    from rlkd.models.stem import stem_name
+
+    torch.manual_seed(0)
+    plain = build_model(name, num_classes=10)
+    model = build_model(name, num_classes=10, in_channels=channels)
+    stem = model.get_submodule(stem_name(model))
+    assert stem.in_channels == channels and stem.out_channels == plain.get_submodule(stem_name(plain)).out_channels
+    assert n_params(model) - n_params(plain) == (channels - stem_in(plain)) * stem.weight[0, 0].numel() * stem.out_channels
+    check_features(model, torch.randn(2, channels, size, size), 10)
+
+
+def stem_in(model: nn.Module) -> int:
+    from rlkd.models.stem import stem_name
+
+    return model.get_submodule(stem_name(model)).in_channels
+
+
+def test_same_channels_keep_the_model_as_built() -> None:
+    torch.manual_seed(1)
+    a = build_model("resnet8", num_classes=10)
+    torch.manual_seed(1)
+    b = build_model("resnet8", num_classes=10, in_channels=3)
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)

@@ -103,3 +103,30 @@ def test_cli_bad_input_one_line_and_exit_2(args, message, tmp_path, capsys):
     assert main(["--preset", "quickstart", f"out_dir={tmp_path}", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_a_diverging_student_stops_the_run_with_one_line(tmp_path):
+    """A fixed-T run never shows its logits to an agent: the per-epoch loss check is what stops it."""
+    from rlkd.errors import RLKDError
+
+    trainer = Trainer(tiny(tmp_path, "policy.name=fixed", "optim.epochs=1", "optim.lr=1e12", "optim.milestones=[1]"))
+    with pytest.raises(RLKDError, match="epoch 1: the training loss is (nan|inf).*lower optim.lr"):
+        trainer.fit()
+
+
+def test_pretrained_teacher_batchnorm_matches_the_training_data(tmp_path):
+    """After pretraining, BN running statistics are the training set's (cumulative over one pass), not lagging
+    averages: the stem BN's running mean equals the mean of the stem conv's per-batch channel means."""
+    from torch.utils.data import DataLoader
+
+    from rlkd.data import build_datasets
+    from rlkd.teacher import pretrain
+
+    cfg = tiny(tmp_path, "model.teacher_pretrain_epochs=1", "data.augment=false", "data.train_limit=256")
+    data = build_datasets("digits", None, augment=False, train_limit=256)
+    teacher = pretrain("digits_cnn_t", 10, data.train, cfg, torch.device("cpu"))
+    conv, bn = teacher.stem.conv, teacher.stem.bn
+    loader = DataLoader(data.train, batch_size=cfg.data.batch_size, drop_last=True)
+    with torch.no_grad():
+        means = torch.stack([conv(x).mean(dim=(0, 2, 3)) for x, _, _ in loader])
+    torch.testing.assert_close(bn.running_mean, means.mean(0), rtol=1e-4, atol=1e-5)

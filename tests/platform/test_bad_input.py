@@ -25,6 +25,9 @@ def test_bad_input_fails_fast_with_one_line(tmp_path, search, infra):
     bad_space = tmp_path / "bad.yaml"
     bad_space.write_text("params: {agent.clip_eps: {uniform: [0.3, 0.1]}}\n")
     out = f"out={tmp_path}"
+    one_file = tmp_path / "resnet56.pt"
+    one_file.write_bytes(b"")
+    table = ("ablation=kd_ctkd_rlkd", "preset=short", f"data.root={tmp_path}")
     cases = {  # argv -> what the one line must say
         ("ablation=nope", out): "unknown ablation 'nope'; known: baseline, calibration, exploration",
         ("search=nope", out): "unknown search space 'nope'; known: rlkd",
@@ -34,6 +37,11 @@ def test_bad_input_fails_fast_with_one_line(tmp_path, search, infra):
         (f"ray.address=127.0.0.1:{free_port()}", out): "nothing answers there",
         (f"mlflow.tracking_uri=http://127.0.0.1:{free_port()}", out): "no MLflow server answers",
         ("preset=short", "data.root=/nonexistent/cifar", out): "data.root=/nonexistent/cifar: no such folder",
+        ("preset=nope", out): "unknown preset 'nope'; known: paper, quickstart, short",
+        # a table whose rows change the teacher: one file cannot serve, a {teacher} template names the missing one
+        (*table, f"model.teacher_checkpoint={one_file}", out): "put {teacher} in it for a file per teacher",
+        (*table, f"model.teacher_checkpoint={tmp_path}/{{teacher}}.pt", out):
+            f"row 'RN110-RN20 | KD': model.teacher_checkpoint={tmp_path}/resnet110.pt: no such file for teacher resnet110",
         # the finished search's own name with other settings: refused, its runs and state untouched
         ("search=rlkd", "trials=4", f"out={settings.out}", f"name={settings.name}", *infra["args"]):
             "was started with other settings",
