@@ -167,6 +167,13 @@ def write_report(report: Report, out_dir: Path, client: Any = None, parent_run_i
     return paths
 
 
+def default_out() -> str:
+    """Where run_sweep.py puts its store unless told otherwise (conf/config.yaml's ``out``)."""
+    from rlkd_platform.settings import CONF_DIR
+
+    return str(OmegaConf.load(CONF_DIR / "config.yaml").out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m rlkd_platform.report ablation=NAME [mlflow.tracking_uri=URI] [sweep=NAME] [out=DIR]``."""
     import sys
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "ablation" not in args:
             raise RLKDError("say which table: ablation=<name> (e.g. ablation=exploration)")
-        out = Path(str(args.get("out", "sweeps"))).expanduser().resolve()
+        out = Path(str(args.get("out", default_out()))).expanduser().resolve()
         uri = args.get("mlflow", {}).get("tracking_uri") or f"sqlite:///{out / 'mlflow.db'}"
         report, client, parent = build_report(uri, str(args.ablation), sweep=args.get("sweep"))
         paths = write_report(report, out / "reports", client, parent)

@@ -84,3 +84,19 @@ def test_report_refuses_missing_and_running_sweeps(tmp_path):
     log_sweep(uri, "exploration-quickstart", {("w/ exploration", 0): (90.0, 89.0)}, status="RUNNING")
     with pytest.raises(RLKDError, match="still running.*resume it with the same run_sweep.py command"):
         build_report(uri, "exploration")
+
+
+def test_report_command_prints_the_table_and_refuses_bad_input(tmp_path, capsys):
+    from rlkd_platform.report import default_out, main
+
+    assert default_out() == "runs/sweeps"  # the report reads where run_sweep.py writes by default
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log_sweep(uri, "exploration-quickstart", {("w/ exploration", 0): (90.0, 89.0), ("w/o exploration", 0): (88.0, 87.5)})
+    assert main(["ablation=exploration", f"mlflow.tracking_uri={uri}", f"out={tmp_path}"]) == 0
+    printed = capsys.readouterr().out
+    assert "| w/ exploration | top-1 | 1 | 90.00 | 89.00 | ? |" in printed
+    assert (tmp_path / "reports" / "table-exploration.csv").exists()
+    for argv, message in ((["ablation=nope"], "unknown ablation 'nope'"), ([], "say which table: ablation=")):
+        assert main([*argv, f"mlflow.tracking_uri={uri}"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and message in err and "\n" not in err

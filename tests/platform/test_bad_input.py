@@ -39,8 +39,9 @@ def test_bad_input_fails_fast_with_one_line(tmp_path, search, infra):
         ("preset=short", "data.root=/nonexistent/cifar", out): "data.root=/nonexistent/cifar: no such folder",
         ("preset=nope", out): "unknown preset 'nope'; known: paper, quickstart, short",
         # a table whose rows change the teacher: one file cannot serve, a {teacher} template names the missing one
-        (*table, f"model.teacher_checkpoint={one_file}", out): "put {teacher} in it for a file per teacher",
-        (*table, f"model.teacher_checkpoint={tmp_path}/{{teacher}}.pt", out):
+        # (own out= folders: these get as far as the tracking store, one per folder at a time)
+        (*table, f"model.teacher_checkpoint={one_file}", f"out={tmp_path / 'one'}"): "put {teacher} in it for a file per teacher",
+        (*table, f"model.teacher_checkpoint={tmp_path}/{{teacher}}.pt", f"out={tmp_path / 'template'}"):
             f"row 'RN110-RN20 | KD': model.teacher_checkpoint={tmp_path}/resnet110.pt: no such file for teacher resnet110",
         # the finished search's own name with other settings: refused, its runs and state untouched
         ("search=rlkd", "trials=4", f"out={settings.out}", f"name={settings.name}", *infra["args"]):
