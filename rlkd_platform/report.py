@@ -20,6 +20,7 @@ from rlkd.errors import RLKDError
 from rlkd_platform.ablation_tables import AblationTable, CELL_SEP, load_table
 
 BEST, LAST = "test/best_acc", "test/acc"
+PAPER_DATA = ("cifar100", "cifar100_npz")  # the data sets the paper's tables are measured on (CIFAR-100 loaders)
 
 
 @dataclass
@@ -44,6 +45,12 @@ class Report:
     table: AblationTable
     sweep: str
     cells: dict[tuple[str, str], Cell]
+    data: list[str] = field(default_factory=list)  # data.name of the runs (their logged params)
+
+    @property
+    def comparable(self) -> bool:
+        """Whether ours − paper means anything: not for a quickstart on the digits against CIFAR-100 numbers."""
+        return bool(self.data) and all(name in PAPER_DATA for name in self.data)
 
     def rows(self) -> list[dict[str, str]]:
         """One line per (row, column) cell: what the markdown and CSV both show."""
@@ -59,15 +66,22 @@ class Report:
                     "ours best-epoch top-1": Cell.fmt(cell.best), "ours last-epoch top-1": Cell.fmt(cell.last),
                     "paper": "?" if paper is None else f"{paper:.2f}",
                     "peer-reported": "" if peer is None else f"{peer[0]:.2f} ({peer[1]})",
-                    "ours − paper": "" if paper is None or mean_best is None else f"{mean_best - paper:+.2f}",
+                    "ours − paper": "" if paper is None or mean_best is None or not self.comparable
+                    else f"{mean_best - paper:+.2f}",
                 })
         return out
+
+    def data_note(self) -> list[str]:
+        if self.comparable:
+            return []
+        return ["", f"Ours ran on {', '.join(self.data) or 'unknown data'}, the paper's values are CIFAR-100: "
+                    "no ours − paper is computed."]
 
     def markdown(self) -> str:
         lines = self.rows()
         header = list(lines[0])
         md = [f"### {self.table.title}", "", f"Sweep `{self.sweep}`; ours = mean ± std over n seeds; "
-              "no ± with one seed; papers in this field report the best epoch. Source of the paper's values: " + self.table.source, "",
+              "no ± with one seed; papers in this field report the best epoch. Source of the paper's values: " + self.table.source, *self.data_note(), "",
               "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(line[h] for h in header) + " |" for line in lines]
         return "\n".join(md) + "\n"
@@ -149,7 +163,8 @@ def build_report(tracking_uri: str, ablation: str, experiment: str | None = None
         cell.best.append(run.data.metrics[BEST])
         cell.last.append(run.data.metrics[LAST])
         cell.seeds.append(run.data.tags.get("rlkd.seed", "?"))
-    return Report(table, sweep, cells), client, parent.info.run_id if parent else ""
+    data = sorted({r.data.params.get("data.name", "unknown") for r in trials})
+    return Report(table, sweep, cells, data), client, parent.info.run_id if parent else ""
 
 
 def write_report(report: Report, out_dir: Path, client: Any = None, parent_run_id: str = "") -> dict[str, Path]:

@@ -3,9 +3,11 @@
 The quickstart trains its teacher first. Done inside every trial that would be most of a small trial's time,
 so the driver trains each distinct teacher once, caches it under the sweep folder (a resumed sweep reuses it)
 and hands the weights to the trials through the object store. On a cluster it trains as a Ray task on the
-workers (a GPU node, not the CPU head); with a local Ray, in the driver itself, which has torch imported
-already (a task would pay a worker start and the imports, ~5 s). A trial whose teacher is not in the set
-trains it itself, on every rank alike.
+workers (a GPU node, not the CPU head). With a local Ray and one teacher to train, in the driver itself, which
+has torch imported already (a task would pay a worker start and the imports, ~5 s); several teachers (a table
+whose rows change the teacher) train as parallel tasks there too. Each teacher is cached the moment it is done,
+so an interrupted sweep keeps the finished ones. A trial whose teacher is not in the set trains it itself, on
+every rank alike.
 """
 from __future__ import annotations
 
@@ -61,17 +63,24 @@ def prepare_teachers(configs: list[RunConfig], cache_dir: Path, cpus: float, gpu
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = {key: (cache_dir / f"{key}.pt").read_bytes() for key in wanted if (cache_dir / f"{key}.pt").exists()}
     missing = [key for key in wanted if key not in out]
-    if in_driver:
-        out.update({key: pretrain_teacher(_threads(wanted[key], cpus)) for key in missing})
+    if in_driver and len(missing) == 1:
+        out[missing[0]] = pretrain_teacher(_threads(wanted[missing[0]], cpus))
+        _cache(cache_dir, missing[0], out[missing[0]])
     elif missing:
         task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=1)(_pretrain_task)
-        refs = {key: task.remote(to_dict(_threads(wanted[key], cpus))) for key in missing}
-        out.update({key: ray.get(ref) for key, ref in refs.items()})
-    for key in missing:
-        tmp = cache_dir / f"{key}.pt.tmp"
-        tmp.write_bytes(out[key])
-        tmp.replace(cache_dir / f"{key}.pt")
+        pending = {task.remote(to_dict(_threads(wanted[key], cpus))): key for key in missing}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            key = pending.pop(done[0])
+            out[key] = ray.get(done[0])
+            _cache(cache_dir, key, out[key])
     return out
+
+
+def _cache(cache_dir: Path, key: str, weights: bytes) -> None:
+    tmp = cache_dir / f"{key}.pt.tmp"
+    tmp.write_bytes(weights)
+    tmp.replace(cache_dir / f"{key}.pt")
 
 
 def _threads(cfg: RunConfig, cpus: float) -> RunConfig:

@@ -39,18 +39,20 @@ def test_unknown_ablation_lists_the_known_ones():
         load_table("nope")
 
 
-def log_sweep(uri: str, sweep: str, results: dict[tuple[str, int], tuple[float, float]], status: str = "FINISHED") -> None:
+def log_sweep(uri: str, sweep: str, results: dict[tuple[str, int], tuple[float, float]], status: str = "FINISHED",
+              ablation: str = "exploration", data: str = "digits") -> None:
     """A sweep as the platform logs it: a parent run and one tagged child per (cell, seed)."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    exp = client.get_experiment_by_name("exploration")
-    exp_id = exp.experiment_id if exp else client.create_experiment("exploration")
-    tags = {"rlkd.ablation": "exploration", "rlkd.sweep": sweep}
+    exp = client.get_experiment_by_name(ablation)
+    exp_id = exp.experiment_id if exp else client.create_experiment(ablation)
+    tags = {"rlkd.ablation": ablation, "rlkd.sweep": sweep}
     parent = client.create_run(exp_id, run_name=sweep, tags={**tags, "rlkd.role": "sweep"})
     for (cell, seed), (best, last) in results.items():
         run = client.create_run(exp_id, run_name=f"{cell}-seed{seed}", tags={
             **tags, "rlkd.row": cell, "rlkd.seed": str(seed), "mlflow.parentRunId": parent.info.run_id})
+        client.log_param(run.info.run_id, "data.name", data)
         client.log_metric(run.info.run_id, "test/best_acc", best, step=2)
         client.log_metric(run.info.run_id, "test/acc", last, step=2)
         client.set_terminated(run.info.run_id, status=status)
@@ -75,6 +77,17 @@ def test_report_from_a_real_store(tmp_path):
     assert paths["csv"].read_text().splitlines()[0].startswith("row,column,n,")
     logged = {a.path for a in client.list_artifacts(parent, "report")}
     assert logged == {"report/table-exploration.md", "report/table-exploration.csv", "report/table-exploration.png"}
+
+
+@pytest.mark.parametrize("data, difference", [("cifar100_npz", "+0.34"), ("digits", "")])
+def test_ours_minus_paper_only_on_the_papers_data(tmp_path, data, difference):
+    """RN110-RN20 | KD: paper 70.66; ours 71.00 on CIFAR-100 -> +0.34. On the digits no difference is made up."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log_sweep(uri, "t1", {("RN110-RN20 | KD", 0): (71.0, 70.5)}, ablation="kd_ctkd_rlkd", data=data)
+    report, _, _ = build_report(uri, "kd_ctkd_rlkd")
+    row = next(r for r in report.rows() if (r["row"], r["column"]) == ("RN110-RN20", "KD"))
+    assert (row["paper"], row["ours − paper"]) == ("70.66", difference)
+    assert ("no ours − paper is computed" in report.markdown()) == (difference == "")
 
 
 def test_report_refuses_missing_and_running_sweeps(tmp_path):
