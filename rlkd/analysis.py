@@ -1,8 +1,9 @@
 """Per-instance temperatures of one epoch, kept for analysis plots (T against uncertainty and entropy rank).
 
-A fixed, deterministic subset of the training set is kept (dataset indices that are multiples of a stride),
-so memory stays bounded on any data set (at most ``max_points`` instances) and every epoch shows the same
-instances. Mixed exploration instances are left out: they have no entropy rank of their own.
+A step only appends what it already has (indices, T, the student's uncertainty), with no masking and so no
+host sync in the training step; at the epoch's end a fixed, deterministic subset is returned (dataset indices
+that are multiples of a stride, at most ``max_points`` instances), the same instances every epoch. Mixed
+exploration instances are left out: they have no entropy rank of their own.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import math
 
 import torch
 
-from rlkd.agent.state import instance_state
+from rlkd.agent.state import student_uncertainty
 
 
 class TemperatureSample:
@@ -22,13 +23,8 @@ class TemperatureSample:
     def start_epoch(self) -> None:
         self._parts = []
 
-    def add(self, index: torch.Tensor, temps: torch.Tensor, teacher_logits: torch.Tensor,
-            student_logits: torch.Tensor) -> None:
-        keep = (index < self.num_data) & (index % self.stride == 0)
-        if self.stride == 1 and bool(keep.all()):
-            keep = slice(None)  # type: ignore[assignment]
-        uncertainty = instance_state(teacher_logits[keep], student_logits[keep], "paper")[:, 2]
-        self._parts.append((index[keep].detach(), temps[keep].detach().float(), uncertainty))
+    def add(self, index: torch.Tensor, temps: torch.Tensor, student_logits: torch.Tensor) -> None:
+        self._parts.append((index.detach(), temps.detach().float(), student_uncertainty(student_logits)))
 
     def arrays(self) -> dict[str, torch.Tensor]:
         """``index``, ``temperature``, ``uncertainty`` (1 − (p1 − p2) of the student at T = 1) on the CPU."""
@@ -36,7 +32,8 @@ class TemperatureSample:
             empty = torch.empty(0)
             return {"index": empty.long(), "temperature": empty, "uncertainty": empty}
         index, temps, unc = (torch.cat(col).cpu() for col in zip(*self._parts))
-        return {"index": index, "temperature": temps, "uncertainty": unc}
+        keep = (index < self.num_data) & (index % self.stride == 0)
+        return {"index": index[keep], "temperature": temps[keep], "uncertainty": unc[keep]}
 
 
 def entropy_rank(ranking: torch.Tensor) -> torch.Tensor:

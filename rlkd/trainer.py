@@ -19,11 +19,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
 
 from rlkd import distributed
-from rlkd.errors import RLKDError
 from rlkd.analysis import TemperatureSample
 from rlkd.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
 from rlkd.config import RunConfig, to_dict
 from rlkd.data import build_datasets, dataset_targets
+from rlkd.errors import RLKDError
 from rlkd.exploration import (
     EntropyTracker, ExplorationPlan, MixedDataset, batch_targets, build_plan, exploration_active,
 )
@@ -149,7 +149,7 @@ class Trainer:
         temps = self.policy.temperatures(Step(teacher_logits.detach(), student_logits.detach(), t.major, epoch))
         check_temperature(temps, student_logits)
         if self.temperature_sample is not None:
-            self.temperature_sample.add(index, temps, teacher_logits, student_logits.detach())
+            self.temperature_sample.add(index, temps, student_logits)
         terms = self.loss.terms(student_logits, teacher_logits, t.major, temps, student_feats=student_feats,
                                 teacher_feats=teacher_feats, index=t.loss_index)
         # Mixed instances (exploration) learn λ·CE(y_hi) + (1 − λ)·CE(y_partner); clean ones have λ = 1.

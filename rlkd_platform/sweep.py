@@ -102,12 +102,12 @@ def preflight(settings: Settings) -> None:
     if cfg.data.name != "digits" and (cfg.data.root is None or not Path(cfg.data.root).expanduser().exists()):
         raise RLKDError(f"data.root={cfg.data.root}: no such folder for data.name={cfg.data.name}; "
                         "set data.root to the folder holding the data set")
-    teachers = sorted({build_config(dotlist(v), settings.base).model.teacher for v in settings.rows.values()})
+    row_cfgs = {row: build_config(dotlist(values), settings.base) for row, values in settings.rows.items()}
+    teachers = sorted({c.model.teacher for c in row_cfgs.values()})
     if cfg.model.teacher_checkpoint and len(teachers) > 1 and TEACHER_PLACEHOLDER not in cfg.model.teacher_checkpoint:
         raise RLKDError(f"the rows use teachers {', '.join(teachers)}, model.teacher_checkpoint names one file; put "
                         f"{TEACHER_PLACEHOLDER} in it for a file per teacher, e.g. /w/{TEACHER_PLACEHOLDER}.pt")
-    for row, values in settings.rows.items():  # every row (a table may change the models and so the teacher file)
-        row_cfg = build_config(dotlist(values), settings.base)
+    for row, row_cfg in row_cfgs.items():  # every row (a table may change the models and so the teacher file)
         try:
             check_names(row_cfg)
         except RLKDError as err:

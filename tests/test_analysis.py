@@ -18,7 +18,7 @@ def test_sample_keeps_a_fixed_strided_subset_of_clean_instances():
     student = torch.log(torch.tensor([[0.5, 0.3, 0.2]])).repeat(5, 1)
     student[4] = torch.tensor([20.0, 0.0, 0.0])
     sample.start_epoch()
-    sample.add(index, temps, torch.zeros(5, 3), student)
+    sample.add(index, temps, student)
     points = sample.arrays()
     assert points["index"].tolist() == [0, 3, 9]
     assert points["temperature"].tolist() == [1.0, 3.0, 5.0]

@@ -13,6 +13,17 @@ def state_dim(mode: str = "paper") -> int:
     return 2 if mode == "no_uncertainty" else 3
 
 
+def uncertainty_from_top2(top2: torch.Tensor) -> torch.Tensor:
+    """The paper's uncertainty score 1 − (p(1) − p(2)) from the two largest probabilities ``[B, 2]``."""
+    return 1.0 - (top2[:, 0] - top2[:, 1])
+
+
+def student_uncertainty(student_logits: torch.Tensor) -> torch.Tensor:
+    """1 − (p(1) − p(2)) of the student at T = 1, ``[B]`` (what the paper's state carries third)."""
+    with torch.no_grad():
+        return uncertainty_from_top2(student_logits.detach().float().softmax(dim=1).topk(2, dim=1).values)
+
+
 def instance_state(teacher_logits: torch.Tensor, student_logits: torch.Tensor, mode: str = "paper") -> torch.Tensor:
     """s_i = (max p_t, max p_s, 1 − (p_s(1) − p_s(2))) at T = 1, detached; shape [B, 3].
 
@@ -36,7 +47,7 @@ def instance_state(teacher_logits: torch.Tensor, student_logits: torch.Tensor, m
         top2 = p_s.topk(2, dim=1).values
         columns = [p_t.max(dim=1).values, top2[:, 0]]
         if mode == "paper":
-            columns.append(1.0 - (top2[:, 0] - top2[:, 1]))
+            columns.append(uncertainty_from_top2(top2))
         elif mode == "official":
             columns.append(top2[:, 0] - p_s.kthvalue(2, dim=1).values)
         return torch.stack(columns, dim=1)
