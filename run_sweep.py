@@ -13,7 +13,7 @@ interrupted sweep. All logic lives in rlkd_platform/.
 """
 import sys
 
-from rlkd_platform.cli import main
+from rlkd_platform.driver.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

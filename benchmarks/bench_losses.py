@@ -26,7 +26,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for loss in LOSSES.names():
-            common = ("model.teacher=resnet32x4", "model.student=resnet8x4", f"loss.name={loss}", f"device={args.device}")
+            common = ("model.teacher=resnet32x4", "model.student=resnet8x4", f"loss.name={loss}",
+                      f"device={args.device}")
             _, fixed = make_trainer(Path(tmp), *common, "policy.name=fixed")
             _, rlkd = make_trainer(Path(tmp), *common, "policy.name=rlkd")
             times = interleaved_medians({"fixed": fixed, "rlkd": rlkd}, args.steps)

@@ -29,8 +29,8 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 def sweep(out: Path, name: str, uri: str, extra: list[str], epochs: int) -> dict:
-    from rlkd_platform.settings import load_settings
-    from rlkd_platform.sweep import run
+    from rlkd_platform.driver.settings import load_settings
+    from rlkd_platform.driver.sweep import run
 
     argv = [f"out={out}", f"name={name}", f"mlflow.tracking_uri={uri}", f"optim.epochs={epochs}",
             "model.teacher_pretrain_epochs=5", "agent.warmup_epochs=1", "threads=1", *extra]
@@ -54,8 +54,8 @@ def main() -> int:
     args = parser.parse_args()
     import ray
 
-    from rlkd_platform.cluster import LOCAL_RAY_ENV
-    from rlkd_platform.tracking_server import LocalTrackingServer
+    from rlkd_platform.driver.cluster import LOCAL_RAY_ENV
+    from rlkd_platform.tracking.server import LocalTrackingServer
 
     for key, value in LOCAL_RAY_ENV.items():  # what run_sweep.py sets before it starts a local Ray
         os.environ.setdefault(key, value)

@@ -65,19 +65,22 @@ def main() -> None:
             for _ in range(10):
                 step()
             cuda = args.device.startswith("cuda")
-            print(torch.cuda.max_memory_allocated() / 2**20 if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            print(torch.cuda.max_memory_allocated() / 2**20 if cuda
+                  else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             return
         times = interleaved_medians({v: build(v, Path(tmp), args.device) for v in VARIANTS}, args.steps)
     base = median_ms(times["a"])
     rows = [{"variant": v, "label": VARIANTS[v][0], "median_ms": median_ms(times[v]),
-             "ratio_to_a": median_ms(times[v]) / base, "peak_mem_mib": peak_memory_mib(v, args.device)} for v in VARIANTS]
-    result = {"device": args.device, "threads": torch.get_num_threads(), "steps": args.steps, "torch": torch.__version__,
-              "rows": rows, "target_b_over_a": 1.10, "met": rows[1]["ratio_to_a"] <= 1.10}
+             "ratio_to_a": median_ms(times[v]) / base, "peak_mem_mib": peak_memory_mib(v, args.device)}
+            for v in VARIANTS]
+    result = {"device": args.device, "threads": torch.get_num_threads(), "steps": args.steps,
+              "torch": torch.__version__, "rows": rows, "target_b_over_a": 1.10, "met": rows[1]["ratio_to_a"] <= 1.10}
     write_json(args.out, result)
     print(f"device={args.device} threads={result['threads']} steps={args.steps} (medians of interleaved steps)")
     print(f"{'variant':<38}{'median ms':>10}{'vs (a)':>8}{'peak MiB':>10}")
     for r in rows:
-        print(f"({r['variant']}) {r['label']:<34}{r['median_ms']:>10.1f}{r['ratio_to_a']:>8.3f}{r['peak_mem_mib']:>10.0f}")
+        print(f"({r['variant']}) {r['label']:<34}{r['median_ms']:>10.1f}{r['ratio_to_a']:>8.3f}"
+              f"{r['peak_mem_mib']:>10.0f}")
     print(f"target (b)/(a) <= 1.10: {'met' if result['met'] else 'NOT met'}; JSON: {args.out}")
 
 

@@ -6,8 +6,9 @@ Needs Chromium and `pip install websocket-client` (kept out of the project's dep
 
   mlflow ui --backend-store-uri sqlite:///$PWD/runs/ui-demo/mlflow.db \
       --artifacts-destination $PWD/runs/ui-demo/mlartifacts --port 5056 &
-  python docs/mlflow_ui_screenshot.py 'http://127.0.0.1:5056/#/experiments/1/runs?searchFilter=tags.%60rlkd.row%60%20LIKE%20%27VGG13-VGG8%25%27&orderByKey=metrics.%60test%2Fbest_acc%60&orderByAsc=false' \
-      docs/mlflow-ui.png test/best_acc test/acc
+  URL='http://127.0.0.1:5056/#/experiments/1/runs?searchFilter=tags.%60rlkd.row%60%20LIKE%20%27VGG13-VGG8%25%27'
+  URL="$URL&orderByKey=metrics.%60test%2Fbest_acc%60&orderByAsc=false"
+  python docs/mlflow_ui_screenshot.py "$URL" docs/mlflow-ui.png test/best_acc test/acc
 """
 from __future__ import annotations
 
@@ -63,8 +64,8 @@ def main(url: str, out: str, columns: list[str]) -> None:
     profile = tempfile.mkdtemp(prefix="chromium-")
     browser = subprocess.Popen(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-         f"--remote-debugging-port={PORT}", "--window-size=1700,720", "about:blank"],
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", f"--remote-debugging-port={PORT}", "--window-size=1700,720", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         page = Page()
@@ -77,7 +78,8 @@ def main(url: str, out: str, columns: list[str]) -> None:
         if close:  # the assistant panel
             page.click(close)
             time.sleep(1)
-        page.click(page.centre("[...document.querySelectorAll('button')].find(b => b.textContent.trim() === 'Columns')"))
+        page.click(page.centre("[...document.querySelectorAll('button')]"
+                               ".find(b => b.textContent.trim() === 'Columns')"))
         time.sleep(2)
         for label in columns:
             page.click(page.centre("[...document.querySelectorAll('input')].find(i => (i.placeholder || '')"

@@ -7,12 +7,15 @@ official code's behaviour where it disagrees with the paper (listed in the READM
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
 
 from rlkd.errors import RLKDError
+from rlkd.policies.configs.ctkd import CTKDConfig
+from rlkd.policies.configs.fixed import FixedConfig
 
 TEACHER_PLACEHOLDER = "{teacher}"
 
@@ -22,8 +25,103 @@ def _require(ok: bool, key: str, message: str) -> None:
         raise RLKDError(f"{key}: {message}")
 
 
-def _choice(value: str, key: str, choices: tuple[str, ...]) -> None:
-    _require(value in choices, key, f"'{value}' is not one of {', '.join(choices)}")
+class Choice(str, Enum):
+    """A closed set of string values of the config (``calibration.mode=none``).
+
+    Member names equal their values because OmegaConf looks members up by name: YAML and CLI values parse as
+    they are written. str-valued, so a member prints, logs, hashes into tags and JSON-dumps as its value.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+ChoiceT = TypeVar("ChoiceT", bound=Choice)
+
+
+def _choice(value: Any, key: str, choices: type[ChoiceT]) -> ChoiceT:
+    """``value`` as a member of ``choices`` (configs built in code may pass the plain string)."""
+    try:
+        return choices(value)
+    except ValueError:
+        raise RLKDError(f"{key}: '{value}' is not one of {', '.join(m.value for m in choices)}") from None
+
+
+class Device(Choice):
+    """``device``: where the run trains."""
+
+    auto = "auto"  # cuda when available, else cpu
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class StateMode(Choice):
+    """``agent.state``: what the agent observes of an instance."""
+
+    paper = "paper"  # (max p_t, max p_s, 1 − (p_s(1) − p_s(2)))
+    no_uncertainty = "no_uncertainty"  # the ablation without the uncertainty score
+    official = "official"  # the official code's third entry (kthvalue(2) bug)
+
+
+class LogProb(Choice):
+    """``agent.logprob``: where the action's log-density is evaluated."""
+
+    paper = "paper"  # the pre-squash action
+    official = "official"  # T itself, as the official code does
+
+
+class RewardSignal(Choice):
+    """``reward.signal``: the accuracy difference and which batch it is credited to."""
+
+    paper = "paper"  # batch accuracy; batch b's reward is known at step b+1
+    official = "official"  # macro-averaged accuracy, credited to batch b+1 itself
+
+
+class RewardScale(Choice):
+    """``reward.scale``: the epoch-dependent factor of the batch reward."""
+
+    paper = "paper"  # sigmoid warm-up w(E)
+    official = "official"  # piecewise cosine multiplier
+
+
+class CalibrationMode(Choice):
+    """``calibration.mode``: which of C, U and Ê calibrate the batch reward."""
+
+    none = "none"  # sparse reward, identity state
+    corrector = "corrector"  # C only
+    full = "full"  # C, U and Ê (the paper)
+    official = "official"  # the official code's linear C and L1-only U
+
+
+class RecurrentCell(Choice):
+    """``calibration.cell``: C's recurrent cell."""
+
+    lstm = "lstm"
+    gru = "gru"
+
+
+class LamSchedule(Choice):
+    """``exploration.lam_schedule``: the mixup weight of each pair."""
+
+    paper = "paper"  # λ for every pair
+    official = "official"  # λ_j from 1.0 down to λ by rank
+
+
+class MixTarget(Choice):
+    """``exploration.target``: the CE target of a mixed instance."""
+
+    paper = "paper"  # λ·y_hi + (1 − λ)·y_partner
+    official = "official"  # the partner's own label
+
+
+class ExplorationSchedule(Choice):
+    """``exploration.schedule``: the epochs that explore."""
+
+    paper = "paper"  # [e_w, 2·e_w), rebuilt each epoch
+    official = "official"  # every 20 epochs from epoch 40 on
 
 
 @dataclass
@@ -101,8 +199,8 @@ class LossConfig:
 class AgentConfig:
     """The PPO agent (spec sections 1 and 4)."""
 
-    state: str = "paper"  # paper | no_uncertainty (ablation) | official (kthvalue(2) bug)
-    logprob: str = "paper"  # paper: density of the pre-squash action | official: density evaluated at T
+    state: StateMode = StateMode.paper  # paper | no_uncertainty (ablation) | official (kthvalue(2) bug)
+    logprob: LogProb = LogProb.paper  # paper: density of the pre-squash action | official: density evaluated at T
     hidden: int = 256  # actor and critic MLP width
     init_log_std: float = -0.5
     max_temperature: float = 10.0  # T = max_temperature · sigmoid(a)
@@ -118,8 +216,8 @@ class AgentConfig:
     warmup_temperature: float = 4.0  # 8 in the official ResNet-110→20 config
 
     def __post_init__(self) -> None:
-        _choice(self.state, "agent.state", ("paper", "no_uncertainty", "official"))
-        _choice(self.logprob, "agent.logprob", ("paper", "official"))
+        self.state = _choice(self.state, "agent.state", StateMode)
+        self.logprob = _choice(self.logprob, "agent.logprob", LogProb)
         _require(self.clip_eps > 0, "agent.clip_eps", "must be > 0 (searched range 0.1–0.3)")
         _require(0 < self.gamma <= 1, "agent.gamma", "must be in (0, 1]")
         _require(0 <= self.gae_lambda <= 1, "agent.gae_lambda", "must be in [0, 1]")
@@ -138,21 +236,21 @@ class RewardConfig:
     """Batch reward r_b = w(E)·(acc_{b+1} − acc_b) (spec 2.1)."""
 
     n: float = 80.0  # warm-up w(E) = sigmoid(E / n) (searched in [10, 240], log scale)
-    signal: str = "paper"  # paper | official (macro-averaged accuracy, credited one batch late)
-    scale: str = "paper"  # paper (sigmoid warm-up) | official (piecewise cosine multiplier)
+    signal: RewardSignal = RewardSignal.paper  # paper | official (macro-averaged accuracy, credited one batch late)
+    scale: RewardScale = RewardScale.paper  # paper (sigmoid warm-up) | official (piecewise cosine multiplier)
 
     def __post_init__(self) -> None:
         _require(self.n > 0, "reward.n", "must be > 0 (searched range 10–240)")
-        _choice(self.signal, "reward.signal", ("paper", "official"))
-        _choice(self.scale, "reward.scale", ("paper", "official"))
+        self.signal = _choice(self.signal, "reward.signal", RewardSignal)
+        self.scale = _choice(self.scale, "reward.scale", RewardScale)
 
 
 @dataclass
 class CalibrationConfig:
     """Instance reward calibration (spec 2.2)."""
 
-    mode: str = "full"  # none | corrector | full | official
-    cell: str = "lstm"  # recurrent cell of C: lstm | gru (LSTM: oneDNN backward on CPU, 8x faster than GRU here)
+    mode: CalibrationMode = CalibrationMode.full  # none | corrector | full | official
+    cell: RecurrentCell = RecurrentCell.lstm  # C's cell: lstm | gru (LSTM: oneDNN backward on CPU, 8x faster here)
     hidden: int = 32  # C's hidden size (16–64)
     alpha: float = 1.0  # weight of the final-step loss (Ĝ_B − r_b)²
     beta: float = 0.5  # weight of the per-step auxiliary loss
@@ -161,8 +259,8 @@ class CalibrationConfig:
     lr: float = 1e-3
 
     def __post_init__(self) -> None:
-        _choice(self.mode, "calibration.mode", ("none", "corrector", "full", "official"))
-        _choice(self.cell, "calibration.cell", ("gru", "lstm"))
+        self.mode = _choice(self.mode, "calibration.mode", CalibrationMode)
+        self.cell = _choice(self.cell, "calibration.cell", RecurrentCell)
         _require(self.hidden >= 1, "calibration.hidden", "must be >= 1")
         _require(self.alpha >= 0 and self.beta >= 0, "calibration.alpha/beta", "must be >= 0")
         _require(self.corrector_steps >= 0 and self.updater_steps >= 0, "calibration.*_steps", "must be >= 0")
@@ -178,9 +276,9 @@ class ExplorationConfig:
     partner_start: float = 0.4  # partner window start (official code: 0.8)
     width: float = 0.1
     lam: float = 0.7  # mixup weight of the high-entropy instance (searched in [0.5, 1.0])
-    lam_schedule: str = "paper"  # paper: λ for every pair | official: λ_j from 1.0 down to lam by rank
-    target: str = "paper"  # paper: CE target λ·y_hi + (1−λ)·y_partner | official: the partner's own label
-    schedule: str = "paper"  # paper: epochs [e_w, 2·e_w), rebuilt each epoch | official: every 20 epochs
+    lam_schedule: LamSchedule = LamSchedule.paper  # paper: λ for every pair | official: λ_j from 1.0 down to lam
+    target: MixTarget = MixTarget.paper  # paper: CE target λ·y_hi + (1−λ)·y_partner | official: the partner's label
+    schedule: ExplorationSchedule = ExplorationSchedule.paper  # paper: epochs [e_w, 2·e_w) | official: every 20
 
     def __post_init__(self) -> None:
         _require(0 < self.width <= 0.5, "exploration.width", "must be in (0, 0.5]")
@@ -199,26 +297,23 @@ class ExplorationConfig:
             f"[{self.partner_start}, {self.partner_start + self.width}) overlap; move one of them",
         )
         _require(0 <= self.lam <= 1, "exploration.lam", "must be in [0, 1] (searched range 0.5–1.0)")
-        _choice(self.lam_schedule, "exploration.lam_schedule", ("paper", "official"))
-        _choice(self.target, "exploration.target", ("paper", "official"))
-        _choice(self.schedule, "exploration.schedule", ("paper", "official"))
+        self.lam_schedule = _choice(self.lam_schedule, "exploration.lam_schedule", LamSchedule)
+        self.target = _choice(self.target, "exploration.target", MixTarget)
+        self.schedule = _choice(self.schedule, "exploration.schedule", ExplorationSchedule)
 
 
 @dataclass
 class PolicyConfig:
-    """Which temperature policy sets T (rlkd.policies) and its own knobs."""
+    """Which temperature policy sets T (``name``, a key of rlkd.policies) and, one node per policy, their knobs.
 
-    name: str = "rlkd"  # fixed | ctkd_global | ctkd_instance | rlkd
-    fixed_temperature: float = 4.0  # the `fixed` policy's T
-    ctkd_t_min: float = 1.0  # CTKD: T = t_min + t_range·sigmoid(θ)
-    ctkd_t_range: float = 20.0
-    ctkd_lambda_epochs: int = 10  # gradient-reversal λ rises 0 → 1 by a cosine over these epochs
-    ctkd_hidden: int = 256  # ctkd_instance MLP width
+    Every node is always present, so one base config can switch ``policy.name`` between rows. A policy's node
+    is its own torch-free dataclass (rlkd/policies/configs/), registered with its builder; RLKD's knobs are the
+    run's ``agent``, ``reward``, ``calibration`` and ``exploration``.
+    """
 
-    def __post_init__(self) -> None:
-        _require(self.fixed_temperature > 0, "policy.fixed_temperature", "must be > 0")
-        _require(self.ctkd_t_min > 0 and self.ctkd_t_range > 0, "policy.ctkd_t_min/ctkd_t_range", "must be > 0")
-        _require(self.ctkd_lambda_epochs >= 1, "policy.ctkd_lambda_epochs", "must be >= 1")
+    name: str = "rlkd"  # fixed | ctkd_global | ctkd_instance | rlkd (checked against the registry by the trainer)
+    fixed: FixedConfig = field(default_factory=FixedConfig)  # policy.fixed.*
+    ctkd: CTKDConfig = field(default_factory=CTKDConfig)  # policy.ctkd.*: ctkd_global and ctkd_instance
 
 
 @dataclass
@@ -226,7 +321,7 @@ class RunConfig:
     """One training run: data, models, loss, temperature policy and the RLKD agent."""
 
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    device: Device = Device.auto  # auto | cpu | cuda
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default
     out_dir: str = "runs/default"  # checkpoints and metrics.jsonl; resumes from last.pt when present
     resume: bool = True
@@ -241,7 +336,7 @@ class RunConfig:
     exploration: ExplorationConfig = field(default_factory=ExplorationConfig)
 
     def __post_init__(self) -> None:
-        _choice(self.device, "device", ("auto", "cpu", "cuda"))
+        self.device = _choice(self.device, "device", Device)
         _require(self.threads >= 0, "threads", "must be >= 0")
 
 
@@ -258,11 +353,15 @@ def build_config(overrides: list[str] | None = None, base: dict[str, Any] | None
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         first = str(err).splitlines()[0]
-        raise RLKDError(f"bad config override: {first}; see `python -m rlkd.train --help` for the keys") from None
+        where = f" {err.full_key}" if getattr(err, "full_key", None) else ""  # the key, for enums and unknown keys
+        hint = "see `python -m rlkd.train --help` for the keys"
+        raise RLKDError(f"bad config override{where}: {first}; {hint}") from None
     assert isinstance(cfg, RunConfig)
     return cfg
 
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:
     """The resolved config as plain containers (logged with every run, hashed for tags)."""
-    return OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)  # type: ignore[return-value]
+    # Choices as their plain string values: the tree is JSON-dumped, hashed and logged as MLflow params.
+    tree = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
+    return tree  # type: ignore[return-value]

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from rlkd.config import ExplorationConfig
+from rlkd.config import ExplorationConfig, ExplorationSchedule, LamSchedule, MixTarget
 
 OFFICIAL_PERIOD = 20  # the official code re-ranks and mixes every 20 epochs, from epoch 40 on
 
@@ -56,7 +56,8 @@ class EntropyTracker(nn.Module):
 
     def mean(self) -> torch.Tensor:
         """Mean entropy per instance; −inf for instances never seen (they rank last)."""
-        return torch.where(self.count > 0, self.total / self.count.clamp_min(1), torch.tensor(float("-inf"), dtype=self.total.dtype, device=self.total.device))
+        never_seen = torch.tensor(float("-inf"), dtype=self.total.dtype, device=self.total.device)
+        return torch.where(self.count > 0, self.total / self.count.clamp_min(1), never_seen)
 
     def ranking(self) -> torch.Tensor:
         """Dataset indices by mean entropy, highest first (ties broken by index: deterministic)."""
@@ -94,11 +95,11 @@ def build_plan(ranking: torch.Tensor, labels: torch.Tensor, cfg: ExplorationConf
     partner = window(ranking, cfg.partner_start, cfg.width)
     m = min(len(hi), len(partner))
     hi, partner = hi[:m], partner[:m]
-    if cfg.lam_schedule == "official":  # λ_j runs linearly from 1.0 (highest rank) down to λ
+    if cfg.lam_schedule == LamSchedule.official:  # λ_j runs linearly from 1.0 (highest rank) down to λ
         pixel_lam = torch.linspace(1.0, cfg.lam, m) if m > 1 else torch.full((m,), cfg.lam)
     else:
         pixel_lam = torch.full((m,), cfg.lam)
-    label_lam = torch.zeros(m) if cfg.target == "official" else pixel_lam.clone()
+    label_lam = torch.zeros(m) if cfg.target == MixTarget.official else pixel_lam.clone()
     return ExplorationPlan(hi, partner, labels[partner], pixel_lam, label_lam, len(ranking))
 
 
@@ -106,7 +107,7 @@ def exploration_active(epoch: int, warmup_epochs: int, cfg: ExplorationConfig) -
     """Paper: the first e_w epochs after warm-up, E ∈ [e_w, 2·e_w). Official: E = 40, 60, …"""
     if not cfg.enabled:
         return False
-    if cfg.schedule == "official":
+    if cfg.schedule == ExplorationSchedule.official:
         return epoch >= 2 * OFFICIAL_PERIOD and epoch % OFFICIAL_PERIOD == 0
     return warmup_epochs <= epoch < 2 * warmup_epochs
 

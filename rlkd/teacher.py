@@ -11,11 +11,11 @@ from torch.utils.data import DataLoader, Dataset
 from rlkd import distributed
 from rlkd.checkpoint import save_atomic, seed_everything
 from rlkd.config import RunConfig
-from rlkd.models import build_model, load_teacher
+from rlkd.models import ZooModel, build_model, load_teacher
 
 
 def pretrain(name: str, num_classes: int, train: Dataset, cfg: RunConfig, device: torch.device,
-             in_channels: int | None = None) -> torch.nn.Module:
+             in_channels: int | None = None) -> ZooModel:
     """Plain CE training with the run's optimiser recipe and a cosine schedule; deterministic from the seed.
 
     BatchNorm statistics are then recomputed over the training set (``update_bn``): after a short training the

@@ -2,16 +2,18 @@
 
 One ``Trainer`` is one run. It checkpoints its whole state every epoch (``last.pt``) and resumes from it
 exactly. Under torch.distributed (set up by a launcher such as Ray Train) it trains data-parallel: the
-student through DDP, the loss's auxiliary modules, CTKD's temperature and the RLKD agent by gradient
-averaging, so every rank holds one model and one policy.
+student through DDP, the loss's auxiliary modules, the policy's gradient-trained parameters and its own
+optimisers' modules by gradient averaging, so every rank holds one model and one policy. The trainer never
+looks at the policy's name: it asks the policy what it needs (``rlkd.policies.base``).
 """
 from __future__ import annotations
 
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -21,14 +23,20 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSamp
 from rlkd import distributed
 from rlkd.analysis import TemperatureSample
 from rlkd.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
-from rlkd.config import RunConfig, to_dict
+from rlkd.config import Device, RunConfig, to_dict
 from rlkd.data import build_datasets, dataset_targets
 from rlkd.errors import RLKDError
 from rlkd.exploration import (
-    EntropyTracker, ExplorationPlan, MixedDataset, batch_targets, build_plan, exploration_active,
+    EntropyTracker,
+    ExplorationPlan,
+    MixedDataset,
+    batch_targets,
+    build_plan,
+    exploration_active,
 )
 from rlkd.losses import LOSSES, build_loss
 from rlkd.losses.base import LossContext, check_temperature
+from rlkd.metrics import EpochSums
 from rlkd.models import MODELS, build_model
 from rlkd.policies import POLICIES, Step, build_policy
 from rlkd.teacher import prepare_teacher
@@ -36,12 +44,34 @@ from rlkd.teacher import prepare_teacher
 EpochCallback = Callable[["Trainer", dict[str, Any]], None]
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and torch.cuda.is_available() and distributed.is_distributed():
+class StepProgress(Protocol):
+    """A per-step display (the CLI's progress bar), on rank 0. It must not read the device every step."""
+
+    def start_epoch(self, epoch: int, total_steps: int) -> None: ...
+
+    def step(self, images: int, loss: torch.Tensor, temperatures: torch.Tensor) -> None: ...
+
+    def end_epoch(self) -> None: ...
+
+
+@dataclass
+class StepOutput:
+    """What one optimiser step leaves for the epoch's sums and the progress display (all detached)."""
+
+    loss: torch.Tensor  # the batch's total loss (scalar)
+    ce: torch.Tensor  # [B] (mixed instances: their λ-weighted CE)
+    correct: torch.Tensor  # count of top-1 hits on the majority label
+    terms: dict[str, torch.Tensor]  # the KD loss's named per-instance terms [B]
+    temperatures: torch.Tensor  # [B] the policy's T
+
+
+def resolve_device(name: str | Device) -> torch.device:
+    choice = Device(name)
+    if choice == Device.auto:
+        choice = Device.cuda if torch.cuda.is_available() else Device.cpu
+    if choice == Device.cuda and torch.cuda.is_available() and distributed.is_distributed():
         return torch.device("cuda", torch.cuda.current_device())
-    return torch.device(name)
+    return torch.device(choice.value)
 
 
 def check_names(cfg: RunConfig) -> None:
@@ -53,8 +83,10 @@ def check_names(cfg: RunConfig) -> None:
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, callbacks: list[EpochCallback] | None = None) -> None:
+    def __init__(self, cfg: RunConfig, callbacks: list[EpochCallback] | None = None,
+                 progress: StepProgress | None = None) -> None:
         self.cfg, self.callbacks = cfg, list(callbacks or [])
+        self.progress = progress if distributed.rank() == 0 else None
         check_names(cfg)
         self.rank, self.world = distributed.rank(), distributed.world_size()
         if cfg.threads:
@@ -72,12 +104,13 @@ class Trainer:
         self.student = build_model(cfg.model.student, num_classes=self.data.num_classes,
                                    in_channels=channels).to(self.device)
         example = torch.stack([self.data.train[i][0] for i in range(2)]).to(self.device)
-        self.loss = build_loss(cfg.loss.name, context=LossContext(self.student, self.teacher, example, len(self.data.train)),
+        context = LossContext(self.student, self.teacher, example, len(self.data.train))
+        self.loss = build_loss(cfg.loss.name, context=context,
                                **cfg.loss.params).to(self.device)
         self.policy = build_policy(cfg, self.data.num_classes, self.rank).to(self.device)
         self.entropy = EntropyTracker(len(self.data.train)).to(self.device)
-        # Per-instance T of the epoch for analysis plots (rlkd_platform logs them); a fixed T has nothing to show.
-        self.temperature_sample = TemperatureSample(len(self.data.train)) if cfg.policy.name != "fixed" else None
+        # Per-instance T of the epoch for analysis plots (rlkd_platform logs them); one T per batch shows nothing.
+        self.temperature_sample = TemperatureSample(len(self.data.train)) if self.policy.per_instance else None
         self.ce_weight = cfg.loss.ce_weight if cfg.loss.ce_weight is not None else self.loss.weights.ce
         self.kd_weight = cfg.loss.kd_weight if cfg.loss.kd_weight is not None else self.loss.weights.kd
         self.synced_params = list(self.loss.parameters()) + self.policy.student_parameters()
@@ -88,8 +121,7 @@ class Trainer:
         if distributed.is_distributed():
             distributed.broadcast_module(self.loss)
             distributed.broadcast_module(self.policy)
-            if hasattr(self.policy, "agent"):  # RLKD: every agent/C/U/Ê step averages gradients over ranks
-                self.policy.agent.grad_sync = distributed.average_gradients
+            self.policy.set_grad_sync(distributed.average_gradients)  # e.g. RLKD's agent, C, U, Ê optimisers
             self.model = DistributedDataParallel(self.student)
         torch.manual_seed(cfg.seed * 1000 + self.rank)  # augmentation differs per rank, deterministically
         self.epoch, self.best_acc, self.history = 0, 0.0, []
@@ -123,7 +155,8 @@ class Trainer:
     def loader(self, epoch: int) -> tuple[DataLoader, Any]:
         dataset: Dataset = self.data.train
         plan = None
-        if exploration_active(epoch, self.cfg.agent.warmup_epochs, self.cfg.exploration) and self.cfg.policy.name == "rlkd":
+        explore = exploration_active(epoch, self.cfg.agent.warmup_epochs, self.cfg.exploration)
+        if explore and self.policy.uses_exploration:
             plan = build_plan(self.entropy.ranking(), self.train_labels, self.cfg.exploration)
             dataset = ConcatDataset([dataset, MixedDataset(dataset, plan)])
         generator = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)  # same order on resume
@@ -138,9 +171,17 @@ class Trainer:
         return loader, plan
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor, epoch: int,
-                   plan: ExplorationPlan | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+                   plan: ExplorationPlan | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """One optimiser step on one batch; returns (loss, CE [B], correct count, KD terms [B] each), detached."""
-        x, y, index = x.to(self.device, non_blocking=True), y.to(self.device), index.to(self.device)
+        out = self.run_step(x, y, index, epoch, plan)
+        return out.loss, out.ce, out.correct, out.terms
+
+    def run_step(self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor, epoch: int,
+                 plan: ExplorationPlan | None = None) -> StepOutput:
+        """One optimiser step on one batch (``plan``: the exploration epoch's mixed instances, if any)."""
+        # non_blocking: the loader pins its batches on a GPU, so the copies queue behind the previous step's work.
+        x, y, index = (v.to(self.device, non_blocking=True) for v in (x, y, index))
         t = batch_targets(y, index, plan)
         with torch.no_grad():
             teacher_logits, teacher_feats = self.teacher(x)
@@ -162,32 +203,38 @@ class Trainer:
         distributed.average_gradients(self.synced_params)
         self.optimizer.step()
         correct = (student_logits.detach().argmax(1) == t.major).sum()
-        return loss.detach(), ce.detach(), correct, {k: v.detach() for k, v in terms.items()}
+        return StepOutput(loss.detach(), ce.detach(), correct, {k: v.detach() for k, v in terms.items()},
+                          temps.detach())
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         loader, plan = self.loader(epoch)
         if self.temperature_sample is not None:
             self.temperature_sample.start_epoch()
         self.model.train()
-        sums = torch.zeros(5, dtype=torch.float64, device=self.device)  # loss, ce, kd, correct, count
-        term_sums: dict[str, torch.Tensor] = {}
-        for x, y, index in loader:
-            loss, ce, correct, terms = self.train_step(x, y, index, epoch, plan)
-            kd = torch.stack(list(terms.values())).sum(0)
-            sums += torch.stack([loss * len(y), ce.sum(), kd.sum(), correct, torch.tensor(len(y), device=self.device)]).double()
-            for name, value in terms.items():
-                term_sums[name] = term_sums.get(name, 0) + value.sum().double()
+        sums = EpochSums()
+        if self.progress is not None:
+            self.progress.start_epoch(epoch, len(loader))
+        try:
+            for x, y, index in loader:
+                step = self.run_step(x, y, index, epoch, plan)
+                kd = torch.stack(list(step.terms.values())).sum(0)
+                sums.add({"loss": step.loss * len(y), "ce": step.ce.sum(), "kd": kd.sum(), "correct": step.correct,
+                          "count": torch.full((), len(y), device=self.device),  # a fill: no host-to-device copy
+                          **{f"loss/{n}": v.sum() for n, v in step.terms.items()}})
+                if self.progress is not None:
+                    self.progress.step(len(y), step.loss, step.temperatures)
+        finally:
+            if self.progress is not None:
+                self.progress.end_epoch()
         self.scheduler.step()
         self.entropy.end_epoch(distributed.all_reduce_sum)
-        names = sorted(term_sums)
-        if names:
-            sums = torch.cat([sums, torch.stack([term_sums[n] for n in names])])
-        distributed.all_reduce_sum(sums)  # every rank reports the same, whole-data metrics
-        count = sums[4].clamp_min(1)
-        out = {"train/loss": sums[0] / count, "train/ce": sums[1] / count, "train/kd": sums[2] / count,
-               "train/acc": 100 * sums[3] / count, "train/mixed_instances": float(len(plan) if plan else 0),
-               "lr": self.optimizer.param_groups[0]["lr"]}
-        out.update({f"loss/{n}": sums[5 + i] / count for i, n in enumerate(names)})
+        total = sums.reduce(distributed.all_reduce_sum)  # every rank reports the same, whole-data metrics
+        zero = torch.zeros((), dtype=torch.float64)
+        count = total.get("count", zero).clamp_min(1)
+        out = {"train/loss": total.get("loss", zero) / count, "train/ce": total.get("ce", zero) / count,
+               "train/kd": total.get("kd", zero) / count, "train/acc": 100 * total.get("correct", zero) / count,
+               "train/mixed_instances": float(len(plan) if plan else 0), "lr": self.optimizer.param_groups[0]["lr"]}
+        out.update({n: v / count for n, v in sorted(total.items()) if n.startswith("loss/")})
         out = {k: float(v) for k, v in out.items()}
         if not math.isfinite(out["train/loss"]):  # checked once per epoch: no per-step host sync
             raise RLKDError(f"epoch {epoch}: the training loss is {out['train/loss']}: the student diverged; lower "
@@ -203,7 +250,8 @@ class Trainer:
             test = Subset(test, range(self.rank, len(test), self.world))
         self.student.eval()
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
-        for x, y, _ in DataLoader(test, batch_size=self.cfg.data.eval_batch_size, num_workers=self.cfg.data.num_workers):
+        loader = DataLoader(test, batch_size=self.cfg.data.eval_batch_size, num_workers=self.cfg.data.num_workers)
+        for x, y, _ in loader:
             logits, _ = self.student(x.to(self.device))
             y = y.to(self.device)
             sums += torch.stack([(logits.argmax(1) == y).sum(), F.cross_entropy(logits, y, reduction="sum"),

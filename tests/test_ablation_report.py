@@ -6,15 +6,15 @@ import os
 import pytest
 
 from rlkd.errors import RLKDError
-from rlkd_platform.ablation_tables import known_tables, load_table
-from rlkd_platform.report import build_report, write_report
+from rlkd_platform.report.build import build_report, write_report
+from rlkd_platform.report.tables import known_tables, load_table
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-TABLES = ["calibration", "exploration", "frameworks", "kd_ctkd_rlkd", "uncertainty", "window"]
+TABLES = ["baseline", "calibration", "exploration", "frameworks", "kd_ctkd_rlkd", "uncertainty", "window"]
 
 
-def test_one_file_per_paper_table():
+def test_one_file_per_ablation():  # the paper's tables and the one-row default
     assert known_tables() == TABLES
 
 
@@ -27,7 +27,9 @@ def test_tables_expand_to_row_times_column_cells(name, cells):
 
 def test_paper_values_are_the_readable_ones_only():
     t = load_table("kd_ctkd_rlkd")
-    assert (t.paper_value("RN110-RN20", "KD"), t.paper_value("RN110-RN20", "+CTKD"), t.paper_value("RN110-RN20", "+RLKD")) == (70.66, 71.08, 71.44)
+    assert (
+        t.paper_value("RN110-RN20", "KD"), t.paper_value("RN110-RN20", "+CTKD"), t.paper_value("RN110-RN20", "+RLKD")
+    ) == (70.66, 71.08, 71.44)
     assert t.paper_value("RN56-RN20", "+RLKD") is None  # unreadable offline: shown as "?"
     assert t.peer_value("RN56-RN20", "+CTKD") == (71.19, "CTKD README (global CTKD)")
     assert t.cells()["VGG13-MNV2 | +RLKD"] == {"model.teacher": "vgg13", "model.student": "MobileNetV2",
@@ -35,7 +37,9 @@ def test_paper_values_are_the_readable_ones_only():
 
 
 def test_unknown_ablation_lists_the_known_ones():
-    with pytest.raises(RLKDError, match="unknown ablation 'nope'; known: calibration, exploration, frameworks"):
+    with pytest.raises(
+        RLKDError, match="unknown ablation 'nope'; known: baseline, calibration, exploration, frameworks"
+    ):
         load_table("nope")
 
 
@@ -63,13 +67,16 @@ def test_report_from_a_real_store(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     log_sweep(uri, "exploration-quickstart", {
         ("w/ exploration", 0): (90.0, 89.0), ("w/ exploration", 1): (92.0, 90.0),
-        ("w/o exploration", 0): (88.0, 88.0), ("w/o exploration", 1): (89.0, 87.0), ("w/o exploration", 2): (90.0, 86.0),
+        ("w/o exploration", 0): (88.0, 88.0), ("w/o exploration", 1): (89.0, 87.0),
+        ("w/o exploration", 2): (90.0, 86.0),
     })
     report, client, parent = build_report(uri, "exploration")
     rows = report.rows()
     assert [(r["row"], r["column"]) for r in rows] == [("w/ exploration", "top-1"), ("w/o exploration", "top-1")]
     # mean ± sample std: (90, 92) -> 91.00 ± 1.41 ; (88, 89, 90) -> 89.00 ± 1.00 ; last (89, 90) -> 89.50 ± 0.71
-    assert (rows[0]["n"], rows[0]["ours best-epoch top-1"], rows[0]["ours last-epoch top-1"]) == ("2", "91.00 ± 1.41", "89.50 ± 0.71")
+    assert (rows[0]["n"], rows[0]["ours best-epoch top-1"], rows[0]["ours last-epoch top-1"]) == (
+        "2", "91.00 ± 1.41", "89.50 ± 0.71"
+    )
     assert (rows[1]["n"], rows[1]["ours best-epoch top-1"]) == ("3", "89.00 ± 1.00")
     assert rows[0]["paper"] == "?" and rows[0]["ours − paper"] == ""
     paths = write_report(report, tmp_path / "out", client, parent)
@@ -92,7 +99,9 @@ def test_ours_minus_paper_only_on_the_papers_data(tmp_path, data, difference):
 
 def test_report_refuses_missing_and_running_sweeps(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    with pytest.raises(RLKDError, match="no MLflow experiment 'exploration'.*run `python run_sweep.py ablation=exploration`"):
+    with pytest.raises(
+        RLKDError, match="no MLflow experiment 'exploration'.*run `python run_sweep.py ablation=exploration`"
+    ):
         build_report(uri, "exploration")
     log_sweep(uri, "exploration-quickstart", {("w/ exploration", 0): (90.0, 89.0)}, status="RUNNING")
     with pytest.raises(RLKDError, match="still running.*resume it with the same run_sweep.py command"):
@@ -100,11 +109,14 @@ def test_report_refuses_missing_and_running_sweeps(tmp_path):
 
 
 def test_report_command_prints_the_table_and_refuses_bad_input(tmp_path, capsys):
-    from rlkd_platform.report import default_out, main
+    from rlkd_platform.conf import compose_sweep
+    from rlkd_platform.report.build import main
 
-    assert default_out() == "runs/sweeps"  # the report reads where run_sweep.py writes by default
+    assert compose_sweep([]).sweep.out == "runs/sweeps"  # the report reads where run_sweep.py writes by default
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    log_sweep(uri, "exploration-quickstart", {("w/ exploration", 0): (90.0, 89.0), ("w/o exploration", 0): (88.0, 87.5)})
+    log_sweep(
+        uri, "exploration-quickstart", {("w/ exploration", 0): (90.0, 89.0), ("w/o exploration", 0): (88.0, 87.5)}
+    )
     assert main(["ablation=exploration", f"mlflow.tracking_uri={uri}", f"out={tmp_path}"]) == 0
     printed = capsys.readouterr().out
     assert "| w/ exploration | top-1 | 1 | 90.00 | 89.00 | ? |" in printed

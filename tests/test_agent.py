@@ -9,8 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rlkd.agent import (
-    RLKDAgent, clipped_policy_loss, corrector_loss, gae, instance_state, official_scale, redistribute,
-    return_targets, temperature, updater_loss, warmup_factor,
+    RLKDAgent,
+    clipped_policy_loss,
+    corrector_loss,
+    gae,
+    instance_state,
+    official_scale,
+    redistribute,
+    return_targets,
+    temperature,
+    updater_loss,
+    warmup_factor,
 )
 from rlkd.agent.calibration import RewardCalibrator
 from rlkd.config import AgentConfig, CalibrationConfig
@@ -157,4 +166,33 @@ def test_agent_update_moves_the_policy_and_is_seeded():
 
     (t1, s1), (t2, s2) = run(), run()
     assert torch.equal(t1, t2) and s1 == s2
-    assert {"ppo/approx_kl", "ppo/clipfrac", "ppo/explained_variance", "calib/corrector_loss"} <= set(s1)
+    # Values, not just names. After 5 epochs on one buffer the last epoch's ratio differs from 1, so
+    # approx_kl = mean((r − 1) − ln r) > 0 (each term is ≥ 0); clipfrac is a fraction of the 16 instances.
+    assert math.isfinite(s1["ppo/approx_kl"]) and s1["ppo/approx_kl"] > 0
+    n_clipped = s1["ppo/clipfrac"] * 16
+    assert 0.0 <= s1["ppo/clipfrac"] <= 1.0 and n_clipped == pytest.approx(round(n_clipped))
+    assert math.isfinite(s1["ppo/explained_variance"]) and s1["ppo/explained_variance"] <= 1.0
+    assert math.isfinite(s1["ppo/value_loss"]) and s1["ppo/value_loss"] >= 0
+    assert math.isfinite(s1["calib/corrector_loss"]) and s1["calib/corrector_loss"] >= 0
+    assert math.isfinite(s1["calib/updater_loss"]) and s1["calib/updater_loss"] >= 0
+    assert s1["reward/batch"] == 0.3 and s1["reward/instance_std"] > 0  # the calibrated reward is spread out
+    assert s1["ppo/log_std"] == pytest.approx(AgentConfig().init_log_std, abs=0.05)  # moved a little, not far
+
+
+def test_agent_learn_reports_the_update_it_made() -> None:
+    """The logged PPO numbers are those of the last update epoch on this buffer: recompute them afterwards."""
+    torch.manual_seed(0)
+    cfg = AgentConfig(update_epochs=1)  # one epoch: the stats are computed from the pre-step policy
+    agent = RLKDAgent(cfg, CalibrationConfig(mode="none"), seed=1)
+    temps, record = agent.act(torch.rand(8, 3))
+    # With the policy unchanged since acting, the one epoch's ratio is exactly 1: approx_kl 0, clipfrac 0.
+    stats = agent.learn(record, 0.5)
+    assert stats["ppo/approx_kl"] == pytest.approx(0.0, abs=1e-7)
+    assert stats["ppo/clipfrac"] == 0.0
+    # Sparse reward (mode none): 0.5 on the last step only, zeros elsewhere → std = .5·√(1/8·7/8) = .1653595
+    assert stats["reward/instance_std"] == pytest.approx(0.5 * math.sqrt(7 / 64), abs=1e-6)
+    # A second buffer acted on by the old policy but learned from after the first update: ratio ≠ 1 now.
+    _, record2 = agent.act(torch.rand(8, 3))
+    agent.learn(record, 0.5)  # update the policy once more on the first buffer
+    stats2 = agent.learn(record2, 0.5)
+    assert stats2["ppo/approx_kl"] > 0

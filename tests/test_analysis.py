@@ -6,7 +6,7 @@ import math
 import torch
 
 from rlkd.analysis import TemperatureSample, entropy_rank
-from rlkd_platform.analysis_plot import binned_mean, correlations, draw_epoch
+from rlkd_platform.tracking.analysis_plot import binned_mean, correlations, draw_epoch
 
 
 def test_sample_keeps_a_fixed_strided_subset_of_clean_instances():

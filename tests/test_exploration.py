@@ -9,7 +9,13 @@ from torch.utils.data import Dataset
 
 from rlkd.config import ExplorationConfig
 from rlkd.exploration import (
-    EntropyTracker, MixedDataset, batch_targets, build_plan, exploration_active, prediction_entropy, window,
+    EntropyTracker,
+    MixedDataset,
+    batch_targets,
+    build_plan,
+    exploration_active,
+    prediction_entropy,
+    window,
 )
 
 N = 20

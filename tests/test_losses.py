@@ -16,7 +16,9 @@ from rlkd.losses import LOSSES, LossWeights, build_loss, loss_params
 LN2, LN3 = math.log(2.0), math.log(3.0)
 
 
-def random_batch(b: int = 6, k: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def random_batch(
+    b: int = 6, k: int = 5, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     zs = torch.randn(b, k, generator=g) * 3
     zt = torch.randn(b, k, generator=g) * 3
@@ -34,7 +36,16 @@ def test_registry_has_every_loss_with_its_recipe() -> None:
     assert (dkd.alpha, dkd.beta) == (1.0, 8.0) and build_loss("dkd", beta=2).beta == 2.0
     for name in ("pkt", "sp", "vid", "crd", "srrl", "rkd"):
         assert LOSSES.get(name).weights == LossWeights(ce=0.1, kd=1.0)
-        assert LOSSES.get(name).needs_features and "alpha" in loss_params(name) and "beta" in loss_params(name)
+        # alpha and beta, in this order, are the first two constructor params of every feature loss
+        assert LOSSES.get(name).needs_features and loss_params(name)[:2] == ["alpha", "beta"]
+    assert not LOSSES.get("kd").needs_features and not LOSSES.get("dkd").needs_features
+    assert loss_params("kd") == [] and loss_params("dkd") == ["alpha", "beta"]
+    assert loss_params("rkd") == ["alpha", "beta", "distance_weight", "angle_weight"]
+    # the recipe defaults the feature losses are built with, and a param override reaching the loss
+    for name, beta in (("pkt", 30000.0), ("sp", 3000.0), ("rkd", 1.0)):
+        built = build_loss(name)
+        assert (built.alpha, built.beta) == (0.9, beta), name
+        assert build_loss(name, beta=2.0).beta == 2.0
 
 
 def test_kd_by_hand_two_classes() -> None:

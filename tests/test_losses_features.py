@@ -28,7 +28,8 @@ class TinyNet(ZooModel):
         super().__init__()
         cins = (3, widths[0], widths[1])
         self.convs = nn.ModuleList(
-            nn.Conv2d(cin, cout, 3, stride=s, padding=1, bias=False) for cin, cout, s in zip(cins, widths, (1, *strides))
+            nn.Conv2d(cin, cout, 3, stride=s, padding=1, bias=False)
+            for cin, cout, s in zip(cins, widths, (1, *strides))
         )
         self.bns = nn.ModuleList(nn.BatchNorm2d(c) for c in widths)
         self.classifier = nn.Linear(widths[2], CLASSES)
@@ -222,7 +223,8 @@ def test_crd_memory_rows_of_the_batch_change_in_training_only(setup: dict) -> No
     v_s = F.normalize(loss.embed_s.linear(fs.pooled), dim=1)
     old_rows = loss.memory_s[setup["index"]].clone()
     run(loss, setup, torch.full((B,), 4.0))  # M[y] ← normalise(0.5·M[y] + 0.5·v)
-    assert torch.allclose(loss.memory_s[setup["index"]], F.normalize(0.5 * old_rows + 0.5 * v_s.detach(), dim=1), atol=1e-6)
+    expected = F.normalize(0.5 * old_rows + 0.5 * v_s.detach(), dim=1)
+    assert torch.allclose(loss.memory_s[setup["index"]], expected, atol=1e-6)
 
 
 def test_crd_negatives_are_seeded_and_resume_from_the_state_dict(setup: dict) -> None:

@@ -2,8 +2,8 @@
 
 This is the end-to-end check of the zoo's key layout and forward pass on real weights and real data: a wrong
 shortcut, BN or pooling detail costs accuracy even when the keys load. Data comes through the project's own
-``cifar100_npz`` loader and the recipe's test transform, so the zoo, loader and normalisation are proven together. Times on 2 CPU cores: ~8 s for the 2,000-image slice, ~35 s for
-the full test set (marked slow).
+``cifar100_npz`` loader and the recipe's test transform, so the zoo, loader and normalisation are proven together.
+Times on 2 CPU cores: ~8 s for the 2,000-image slice, ~35 s for the full test set (marked slow).
 """
 from __future__ import annotations
 

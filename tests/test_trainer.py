@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlkd.config import build_config
-from rlkd.presets import load_preset
+from rlkd.compose import compose_run
 from rlkd.train import main
 from rlkd.trainer import Trainer
 
@@ -16,10 +15,9 @@ TIMING_KEYS = {"epoch_time_s", "train_time_s"}
 
 def tiny(out_dir: Path, *overrides: str):
     """Quickstart shrunk: agent from epoch 2, exploration in epochs 2–3, teacher trained 2 epochs."""
-    return build_config(
-        [f"out_dir={out_dir}", "optim.epochs=4", "optim.milestones=[3]", "agent.warmup_epochs=2",
+    return compose_run(
+        ["preset=quickstart", f"out_dir={out_dir}", "optim.epochs=4", "optim.milestones=[3]", "agent.warmup_epochs=2",
          "model.teacher_pretrain_epochs=2", "reward.n=2", "threads=1", *overrides],
-        load_preset("quickstart"),
     )
 
 
@@ -28,11 +26,36 @@ def without_timing(history: list[dict]) -> list[dict]:
 
 
 def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    """Every tensor of the two state dicts is equal; fails when there is no tensor to compare (a vacuous check)."""
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys()
-    for key in sa:
-        if isinstance(sa[key], torch.Tensor):
-            assert torch.equal(sa[key], sb[key]), key
+    tensors = [key for key in sa if isinstance(sa[key], torch.Tensor)]
+    assert tensors, f"{type(a).__name__} has no tensors: comparing it proves nothing"
+    for key in tensors:
+        assert torch.equal(sa[key], sb[key]), key
+
+
+def resumed_run(out_dir: Path, *overrides: str) -> tuple[dict[str, torch.Tensor], Trainer]:
+    """Train 2 of 4 epochs, drop the trainer, resume from ``last.pt`` to epoch 4: (the student at 2, the trainer)."""
+    first = Trainer(tiny(out_dir, "optim.epochs=2", *overrides))
+    first.fit()
+    halfway = {k: v.clone() for k, v in first.student.state_dict().items()}
+    del first
+    resumed = Trainer(tiny(out_dir, *overrides))
+    assert resumed.epoch == 2
+    resumed.fit()
+    return halfway, resumed
+
+
+def assert_resumed_exactly(halfway: dict[str, torch.Tensor], resumed: Trainer, straight: Trainer) -> None:
+    """The resumed run ends where the uninterrupted one does: student weights, every logged metric, the policy."""
+    moved = [k for k, v in resumed.student.state_dict().items() if not torch.equal(v, halfway[k])]
+    assert moved, "the student did not change after resuming: the comparison below could not fail"
+    assert_same_weights(resumed.student, straight.student)
+    assert without_timing(resumed.history) == without_timing(straight.history)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
+    if straight.policy.state_dict():  # a fixed T has no state: the student and metrics above carry the check
+        assert_same_weights(resumed.policy, straight.policy)
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +84,19 @@ def test_same_seed_gives_identical_temperatures_and_losses(straight_run, tmp_pat
 
 
 def test_resume_continues_exactly_as_an_uninterrupted_run(straight_run, tmp_path):
-    first = Trainer(tiny(tmp_path / "resumed", "optim.epochs=2"))
-    first.fit()
-    del first
-    resumed = Trainer(tiny(tmp_path / "resumed"))
-    assert resumed.epoch == 2
-    resumed.fit()
-    assert_same_weights(resumed.student, straight_run.student)
-    assert_same_weights(resumed.policy, straight_run.policy)  # agent, C, U, Ê and their optimisers' tensors
-    assert without_timing(resumed.history) == without_timing(straight_run.history)
+    halfway, resumed = resumed_run(tmp_path / "resumed")
+    assert_resumed_exactly(halfway, resumed, straight_run)  # the policy: agent, C, U, Ê and their optimisers
+    assert resumed.policy.state_dict().keys() == straight_run.policy.state_dict().keys() != set()
+
+
+@pytest.mark.parametrize("policy", ["fixed", "ctkd_instance"])
+def test_baseline_resume_continues_exactly(policy, tmp_path):
+    """Without an agent the resume must still restore the student, its optimiser, scheduler, RNG and entropy."""
+    straight = Trainer(tiny(tmp_path / "straight", f"policy.name={policy}"))
+    straight.fit()
+    halfway, resumed = resumed_run(tmp_path / "resumed", f"policy.name={policy}")
+    assert_resumed_exactly(halfway, resumed, straight)
+    assert bool(resumed.policy.state_dict()) == (policy != "fixed")  # CTKD's θ-network is state; a fixed T is not
 
 
 @pytest.mark.parametrize("policy", ["fixed", "ctkd_global", "ctkd_instance"])
@@ -79,7 +106,10 @@ def test_baseline_policies_train(policy, tmp_path):
     trainer.fit()
     assert trainer.history[-1]["test/acc"] > 25.0  # 10 classes: chance is 10 % (teacher trained 2 epochs only)
     after = trainer.policy.student_parameters()
+    assert (len(after) > 0) == policy.startswith("ctkd")  # a fixed T has nothing to learn
     assert all(not torch.equal(b, a) for b, a in zip(before, after))  # CTKD's temperature is learned
+    temps = [r["temp/mean"] for r in trainer.history]
+    assert (temps == [4.0, 4.0]) == (policy == "fixed")  # CTKD starts at T = 4 and moves
 
 
 def test_dkd_with_rlkd_runs(tmp_path):
@@ -130,3 +160,51 @@ def test_pretrained_teacher_batchnorm_matches_the_training_data(tmp_path):
     with torch.no_grad():
         means = torch.stack([conv(x).mean(dim=(0, 2, 3)) for x, _, _ in loader])
     torch.testing.assert_close(bn.running_mean, means.mean(0), rtol=1e-4, atol=1e-5)
+
+
+def test_epoch_sums_are_named_and_reduced_once():
+    from rlkd.metrics import EpochSums
+
+    sums, reduced = EpochSums(), []
+    sums.add({"loss": torch.tensor(1.5), "correct": torch.tensor(3), "loss/kd": torch.tensor(0.25)})
+    sums.add({"loss": torch.tensor(2.0), "correct": torch.tensor(4), "loss/kd": torch.tensor(0.5)})
+    total = sums.reduce(reduced.append)
+    assert len(reduced) == 1 and reduced[0].dtype == torch.float64  # one all-reduce of one vector
+    assert {k: float(v) for k, v in total.items()} == {"loss": 3.5, "correct": 7.0, "loss/kd": 0.75}
+    with pytest.raises(ValueError, match="expected the first step's"):
+        sums.add({"loss": torch.tensor(1.0)})
+    assert EpochSums().reduce(reduced.append) == {} and len(reduced) == 1  # no step: nothing to reduce
+
+
+@pytest.mark.parametrize("policy", ["fixed", "ctkd_instance"])
+def test_a_training_step_reads_nothing_back_from_the_device(policy, tmp_path, monkeypatch):
+    """No .item()/float()/bool()/tolist()/.cpu() in the step or the epoch's sums: on a GPU each would wait for the
+    device. (RLKD reads its batch accuracy for the reward by design; the progress bar is checked in test_progress.)"""
+    from rlkd.metrics import EpochSums
+
+    trainer = Trainer(tiny(tmp_path, f"policy.name={policy}", "optim.epochs=1", "data.train_limit=320"))
+    reads: list[str] = []
+    inside = [False]
+    for name in ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy"):
+        original = getattr(torch.Tensor, name)
+
+        def spy(self, *args, _original=original, _name=name, **kwargs):
+            if inside[0]:
+                reads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+
+    def watched(fn):
+        def run(*args, **kwargs):
+            inside[0] = True
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                inside[0] = False
+        return run
+
+    monkeypatch.setattr(trainer, "run_step", watched(trainer.run_step))
+    monkeypatch.setattr(EpochSums, "add", watched(EpochSums.add))
+    record = trainer.train_epoch(1)
+    assert reads == [] and record["train/loss"] > 0

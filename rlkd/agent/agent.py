@@ -11,7 +11,7 @@ from rlkd.agent.calibration import RewardCalibrator
 from rlkd.agent.networks import Actor, Critic, temperature
 from rlkd.agent.ppo import Buffer, ppo_update
 from rlkd.agent.state import state_dim
-from rlkd.config import AgentConfig, CalibrationConfig
+from rlkd.config import AgentConfig, CalibrationConfig, LogProb
 
 GradSync = Callable[[Iterable[nn.Parameter]], None]
 
@@ -37,7 +37,7 @@ class RLKDAgent(nn.Module):
 
     def logprob(self, dist: Normal, actions: torch.Tensor) -> torch.Tensor:
         """Density of the pre-squash action (paper) or, as the official code does, of T itself."""
-        if self.cfg.logprob == "official":
+        if self.cfg.logprob == LogProb.official:
             return dist.log_prob(temperature(actions, self.cfg.max_temperature))
         return dist.log_prob(actions)
 
@@ -59,7 +59,9 @@ class RLKDAgent(nn.Module):
 
     def learn(self, record: dict[str, torch.Tensor], batch_reward: float) -> dict[str, float]:
         """Calibrate r_b over the buffer (C, U, Ê trained first), then one PPO update on it."""
-        rewards, stats = self.calibrator.calibrate(record["raw_states"], record["actions"], batch_reward, self.grad_sync)
+        rewards, stats = self.calibrator.calibrate(
+            record["raw_states"], record["actions"], batch_reward, self.grad_sync
+        )
         buffer = Buffer(record["states"], record["actions"], record["logprobs"], record["values"], rewards)
         stats.update(ppo_update(self.actor, self.critic, self.actor_opt, self.critic_opt, buffer, self.cfg,
                                 self.logprob, self.grad_sync))

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
-from rlkd.config import CalibrationConfig
+from rlkd.config import CalibrationConfig, CalibrationMode, RecurrentCell
 
 GradSync = Callable[[Iterable[nn.Parameter]], None]
 
@@ -23,7 +23,9 @@ def return_targets(batch_reward: float, length: int, gamma: float) -> torch.Tens
     return batch_reward * gamma**exponents
 
 
-def corrector_loss(pred: torch.Tensor, batch_reward: float, targets: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
+def corrector_loss(
+    pred: torch.Tensor, batch_reward: float, targets: torch.Tensor, alpha: float, beta: float
+) -> torch.Tensor:
     """L_C = α·(Ĝ_B − r_b)² + (β / B)·Σ_i (Ĝ_i − G_i)²."""
     return alpha * (pred[-1] - batch_reward) ** 2 + beta * ((pred - targets) ** 2).mean()
 
@@ -44,9 +46,9 @@ def sparse_rewards(batch_reward: float, length: int) -> torch.Tensor:
 class RewardCorrector(nn.Module):
     """C: a GRU/LSTM over the batch sequence of (s_i, a_i) predicting the return at every step."""
 
-    def __init__(self, state_dim: int, hidden: int = 32, cell: str = "gru") -> None:
+    def __init__(self, state_dim: int, hidden: int = 32, cell: RecurrentCell | str = RecurrentCell.gru) -> None:
         super().__init__()
-        rnn = nn.GRU if cell == "gru" else nn.LSTM
+        rnn = nn.GRU if cell == RecurrentCell.gru else nn.LSTM
         self.rnn = rnn(state_dim + 1, hidden, batch_first=True)
         self.head = nn.Linear(hidden, 1)
 
@@ -90,15 +92,17 @@ class RewardCalibrator(nn.Module):
         self.corrector: nn.Module | None = None
         self.updater: nn.Module | None = None
         self.estimator: nn.Module | None = None
-        if cfg.mode in ("corrector", "full"):
+        if cfg.mode in (CalibrationMode.corrector, CalibrationMode.full):
             self.corrector = RewardCorrector(state_dim, cfg.hidden, cfg.cell)
-        elif cfg.mode == "official":
+        elif cfg.mode == CalibrationMode.official:
             self.corrector = LinearCorrector(state_dim)
-        if cfg.mode in ("full", "official"):
+        if cfg.mode in (CalibrationMode.full, CalibrationMode.official):
             self.updater = small_mlp(state_dim, state_dim)
-        if cfg.mode == "full":
+        if cfg.mode == CalibrationMode.full:
             self.estimator = small_mlp(state_dim, 1)
-        self.corrector_opt = torch.optim.Adam(self.corrector.parameters(), lr=cfg.lr, fused=True) if self.corrector else None
+        self.corrector_opt = (
+            torch.optim.Adam(self.corrector.parameters(), lr=cfg.lr, fused=True) if self.corrector else None
+        )
         updater_params = [p for m in (self.updater, self.estimator) if m is not None for p in m.parameters()]
         self.updater_opt = torch.optim.Adam(updater_params, lr=cfg.lr, fused=True) if updater_params else None
 
@@ -123,7 +127,7 @@ class RewardCalibrator(nn.Module):
             losses = []
             if self.corrector is not None and step < self.cfg.corrector_steps:
                 pred = self.corrector(raw_states, actions)
-                if mode == "official":
+                if mode == CalibrationMode.official:
                     loss = ((pred - batch_reward).mean()) ** 2
                 else:
                     loss = corrector_loss(pred, batch_reward, targets, self.cfg.alpha, self.cfg.beta)
@@ -131,7 +135,7 @@ class RewardCalibrator(nn.Module):
                 losses.append((loss, self.corrector_opt))
             if self.updater is not None and step < self.cfg.updater_steps:
                 updated = self.updater(raw_states)
-                if mode == "official":
+                if mode == CalibrationMode.official:
                     loss = updated.abs().mean()
                 else:
                     assert self.estimator is not None
@@ -146,7 +150,7 @@ class RewardCalibrator(nn.Module):
             for _, opt in losses:
                 sync(p for group in opt.param_groups for p in group["params"])
                 opt.step()
-        if mode in ("none", "official") or self.corrector is None:
+        if mode in (CalibrationMode.none, CalibrationMode.official) or self.corrector is None:
             return sparse_rewards(batch_reward, length).to(actions.device), stats
         with torch.no_grad():
             return redistribute(self.corrector(raw_states, actions), batch_reward), stats

@@ -24,7 +24,9 @@ class Buffer:
     rewards: torch.Tensor  # r'_i [B] (calibrated)
 
 
-def gae(rewards: torch.Tensor, values: torch.Tensor, last_value: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, last_value: torch.Tensor, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation over one non-terminating sequence (Schulman et al. 2016).
 
     The step after the last one is bootstrapped with ``last_value`` (here V of the last state).
@@ -35,12 +37,15 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, last_value: torch.Tensor, g
     # A_t = Σ_{k≥t} (γλ)^(k−t) δ_k as one upper-triangular matrix product: exact, and no Python loop.
     steps = torch.arange(len(rewards), device=rewards.device)
     lag = steps.unsqueeze(0) - steps.unsqueeze(1)  # lag[t, k] = k − t
-    weights = torch.where(lag >= 0, (gamma * lam) ** lag.clamp(min=0).to(rewards.dtype), torch.zeros((), dtype=rewards.dtype))
+    decay = (gamma * lam) ** lag.clamp(min=0).to(rewards.dtype)
+    weights = torch.where(lag >= 0, decay, torch.zeros((), dtype=rewards.dtype))
     advantages = weights @ deltas
     return advantages, advantages + values
 
 
-def clipped_policy_loss(new_logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor, clip_eps: float) -> tuple[torch.Tensor, dict[str, float]]:
+def clipped_policy_loss(
+    new_logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor, clip_eps: float
+) -> tuple[torch.Tensor, dict[str, float]]:
     """L = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε))) with CleanRL's approx_kl and clipfrac."""
     logratio = new_logprobs - old_logprobs
     ratio = logratio.exp()

@@ -5,6 +5,8 @@ import math
 
 import torch
 
+from rlkd.config import RewardScale
+
 
 def warmup_factor(epoch: int, n: float) -> float:
     """w(E) = sigmoid(E / n): damps rewards while the student is still changing fast."""
@@ -22,8 +24,8 @@ def official_scale(epoch: int) -> float:
     return 1.0
 
 
-def reward_factor(epoch: int, n: float, scale: str = "paper") -> float:
-    return official_scale(epoch) if scale == "official" else warmup_factor(epoch, n)
+def reward_factor(epoch: int, n: float, scale: RewardScale | str = RewardScale.paper) -> float:
+    return official_scale(epoch) if scale == RewardScale.official else warmup_factor(epoch, n)
 
 
 def batch_accuracy(logits: torch.Tensor, target: torch.Tensor) -> float:

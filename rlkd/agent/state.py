@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import torch
 
+from rlkd.config import StateMode
 from rlkd.errors import RLKDError
 
-STATE_MODES = ("paper", "no_uncertainty", "official")
+STATE_MODES = tuple(m.value for m in StateMode)
 
 
-def state_dim(mode: str = "paper") -> int:
+def state_dim(mode: StateMode | str = StateMode.paper) -> int:
     """Width of the state vector: the uncertainty ablation drops the third entry."""
-    return 2 if mode == "no_uncertainty" else 3
+    return 2 if mode == StateMode.no_uncertainty else 3
 
 
 def uncertainty_from_top2(top2: torch.Tensor) -> torch.Tensor:
@@ -24,7 +25,8 @@ def student_uncertainty(student_logits: torch.Tensor) -> torch.Tensor:
         return uncertainty_from_top2(student_logits.detach().float().softmax(dim=1).topk(2, dim=1).values)
 
 
-def instance_state(teacher_logits: torch.Tensor, student_logits: torch.Tensor, mode: str = "paper") -> torch.Tensor:
+def instance_state(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
+                   mode: StateMode | str = StateMode.paper) -> torch.Tensor:
     """s_i = (max p_t, max p_s, 1 − (p_s(1) − p_s(2))) at T = 1, detached; shape [B, 3].
 
     ``mode="no_uncertainty"`` drops the uncertainty score ([B, 2]); ``mode="official"`` reproduces the
@@ -46,8 +48,8 @@ def instance_state(teacher_logits: torch.Tensor, student_logits: torch.Tensor, m
             )
         top2 = p_s.topk(2, dim=1).values
         columns = [p_t.max(dim=1).values, top2[:, 0]]
-        if mode == "paper":
+        if mode == StateMode.paper:
             columns.append(uncertainty_from_top2(top2))
-        elif mode == "official":
+        elif mode == StateMode.official:
             columns.append(top2[:, 0] - p_s.kthvalue(2, dim=1).values)
         return torch.stack(columns, dim=1)

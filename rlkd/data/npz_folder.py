@@ -77,7 +77,8 @@ def load_split(root: Path, train: bool, limit: int | None, key: str) -> tuple[to
     paths = shard_paths(root, train)
     sizes = [npy_rows(p) for p in paths]
     wanted = check_limit(limit, sum(sizes), key)
-    xs, ys = [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
     for path, size in zip(paths, sizes):
         take = min(size, wanted - sum(len(y) for y in ys))
         if take <= 0:

@@ -7,6 +7,7 @@ loss's recipe weights (``weights``): ``total = ce·mean(CE_i) + kd·warmup(E)·m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -80,7 +81,8 @@ class DistillLoss(nn.Module):
         teacher_logits: torch.Tensor,
         target: torch.Tensor,
         temperature: torch.Tensor,
-        **extra: object,
+        **extra: Any,  # passed on to ``terms``, whose keyword arguments differ between subclasses
     ) -> torch.Tensor:
         check_temperature(temperature, student_logits)
-        return torch.stack(list(self.terms(student_logits, teacher_logits, target, temperature, **extra).values())).sum(0)
+        terms = self.terms(student_logits, teacher_logits, target, temperature, **extra)
+        return torch.stack(list(terms.values())).sum(0)

@@ -71,6 +71,11 @@ class CRDLoss(FeatureDistillLoss):
     """
 
     key = "crd"
+    # Buffers (registered in __init__ by name, so declared here for the type checker).
+    memory_s: torch.Tensor
+    memory_t: torch.Tensor
+    z_s: torch.Tensor
+    z_t: torch.Tensor
 
     def __init__(
         self,

@@ -1,6 +1,7 @@
 """What the feature frameworks (PKT, SP, VID, CRD, SRRL, RKD) share.
 
-Each is its own per-instance feature term plus the standard per-instance KD term (RepDistiller's recipe):
+Each is its own per-instance feature term plus the standard per-instance KD term, in CTKD's recipe
+0.1·CE + 0.9·KD + β·term:
 terms ``{"kd": α·KD_i, "<key>": β·term_i}`` with α = 0.9, weights ce = 0.1, kd = 1.0. Only the KD term uses
 the temperature. Batch-relational terms (PKT, SP, RKD, CRD) are split per instance so that their mean over
 the batch equals the published scalar loss exactly; each file says how.
@@ -51,7 +52,9 @@ def probe(key: str, context: LossContext) -> tuple[Features, Features, torch.Ten
         finally:
             model.train(was_training)
         if not (isinstance(out, tuple) and len(out) == 2):
-            raise RLKDError(f"loss '{key}' needs model features (the {what} returned no (logits, Features)): {ZOO_HINT}")
+            raise RLKDError(
+                f"loss '{key}' needs model features (the {what} returned no (logits, Features)): {ZOO_HINT}"
+            )
         outputs.append(out)
     (_, s), (z_t, t) = outputs
     return check_features(key, s, "the student"), check_features(key, t, "the teacher"), z_t
@@ -111,7 +114,8 @@ class FeatureDistillLoss(DistillLoss):
         student = check_features(self.key, student_feats, "student_feats")
         teacher = check_features(self.key, teacher_feats, "teacher_feats")
         term = self.feature_term(student, teacher, teacher_logits.detach(), index)
-        return {"kd": self.alpha * kd_per_instance(student_logits, teacher_logits, temperature), self.key: self.beta * term}
+        kd = kd_per_instance(student_logits, teacher_logits, temperature)
+        return {"kd": self.alpha * kd, self.key: self.beta * term}
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}"

@@ -18,7 +18,9 @@ def kl_rows(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     return (log_p.exp() * (log_p - log_q)).sum(1)
 
 
-def kd_per_instance(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+def kd_per_instance(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: torch.Tensor
+) -> torch.Tensor:
     """T_i² · KL(softmax(z_t,i/T_i) ‖ softmax(z_s,i/T_i)) → ``[B]``; differentiable in z_s and in T."""
     t = temperature.unsqueeze(1)  # [B, 1]: each row is divided by its own temperature
     log_p_s = F.log_softmax(student_logits / t, dim=1)

@@ -79,7 +79,9 @@ class VIDLoss(FeatureDistillLoss):
         self.stages = nn.ModuleList(VIDStage(a.shape[1], b.shape[1]) for a, b in zip(s_maps, t_maps))
 
     @staticmethod
-    def paired(student: list[torch.Tensor], teacher: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def paired(
+        student: list[torch.Tensor], teacher: list[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """The deepest n stages after the stem of each model, n = the smaller count."""
         n = min(len(student), len(teacher)) - 1
         return (student[len(student) - n :], teacher[len(teacher) - n :]) if n > 0 else ([], [])

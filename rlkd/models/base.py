@@ -6,6 +6,7 @@ provide a field raises when asked, so a loss/model mismatch fails with one line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -26,9 +27,15 @@ class Features:
 
 
 class ZooModel(nn.Module):
-    """Base class: subclasses set ``self.classifier`` (the final nn.Linear) and implement ``forward``."""
+    """Base class: subclasses expose ``classifier`` (the final nn.Linear) and implement ``forward``.
 
-    classifier: nn.Linear
+    A subclass either registers the Linear as ``self.classifier`` (declare ``classifier: nn.Linear`` on the class)
+    or, where its reference zoo names that module otherwise, defines a ``classifier`` property returning it.
+    """
+
+    if TYPE_CHECKING:  # typing only: a runtime property here would shadow a submodule registered as ``classifier``
+        @property
+        def classifier(self) -> nn.Linear: ...
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Features]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -96,7 +96,7 @@ def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], arch: str,
     if missing or unexpected:
         guess = guess_arch(state, exclude=arch)
         hint = (f"set model.teacher={guess}" if guess
-                else f"set model.teacher to the architecture the file was trained with")
+                else "set model.teacher to the architecture the file was trained with")
         raise RLKDError(
             f"checkpoint {path} does not fit architecture '{arch}': {len(missing)} missing keys "
             f"({_first(missing)}), {len(unexpected)} unexpected keys ({_first(unexpected)}); {hint}"

@@ -39,7 +39,9 @@ def global_pool(x: torch.Tensor) -> torch.Tensor:
     return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
 
 
-def forward_stages(stem_preact: torch.Tensor, layers: Sequence[nn.Sequential]) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+def forward_stages(
+    stem_preact: torch.Tensor, layers: Sequence[nn.Sequential]
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """ReLU the stem, then run each stage of blocks that return ``(out, preact)``.
 
     Returns the last output and, for the stem and every stage, the output and its pre-activation: the

@@ -7,7 +7,7 @@ torchvision is imported on first build only: it adds ~1.5 s to every process tha
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
@@ -68,11 +68,17 @@ class ImageNetMobileNetV2(ZooModel):
     def __init__(self, net: MobileNetV2) -> None:
         super().__init__()
         self.features = net.features
-        self.classifier = net.classifier  # Sequential(Dropout, Linear): key ``classifier.1.weight``
+        # Sequential(Dropout, Linear): key ``classifier.1.weight``. Registered as ``self.classifier = ...`` would
+        # (nn.Module.__setattr__ puts it in ``_modules``); the read-only property below then returns the Linear.
+        nn.Module.__setattr__(self, "classifier", net.classifier)
 
-    @property  # type: ignore[override]
+    @property
     def classifier(self) -> nn.Linear:  # the contract's final Linear inside torchvision's head
-        return self._modules["classifier"][1]  # type: ignore[index,return-value]
+        return cast(nn.Linear, self._head()[1])
+
+    def _head(self) -> nn.Sequential:
+        """torchvision's whole head, Dropout included (what ``forward`` applies)."""
+        return cast(nn.Sequential, self._modules["classifier"])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Features]:
         stem = self.features[0]
@@ -85,7 +91,7 @@ class ImageNetMobileNetV2(ZooModel):
                 stages.append(x)
                 preact.append(x)
         pooled = global_pool(x)
-        return self._modules["classifier"](pooled), Features(stages=stages, preact=preact, pooled=pooled)
+        return self._head()(pooled), Features(stages=stages, preact=preact, pooled=pooled)
 
 
 def _register(name: str, wrapper: type[ZooModel]) -> None:
@@ -94,7 +100,7 @@ def _register(name: str, wrapper: type[ZooModel]) -> None:
     @MODELS.register(name)
     def factory(num_classes: int = 1000) -> ZooModel:
         make = getattr(importlib.import_module("torchvision.models"), arch)
-        return wrapper(make(weights=None, num_classes=num_classes))  # type: ignore[call-arg]
+        return wrapper(make(weights=None, num_classes=num_classes))
 
 
 _register("imagenet_resnet18", ImageNetResNet)

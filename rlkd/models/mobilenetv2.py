@@ -10,6 +10,8 @@ Stage taps follow the zoo: after blocks 1, 2, 4 and 6 (resolution changes).
 """
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -64,14 +66,15 @@ class MobileNetV2(ZooModel):
             self.blocks.append(nn.Sequential(*layers))
         last = int(1280 * width) if width > 1.0 else 1280
         self.conv2 = _conv_bn_relu(cin, last, 1, 1)
-        self.classifier = nn.Sequential(nn.Linear(last, num_classes))
+        # What ``self.classifier = ...`` does, spelled out: the property below has no setter, and
+        # nn.Module.__setattr__ stores the Sequential in ``_modules`` without going through it.
+        nn.Module.__setattr__(self, "classifier", nn.Sequential(nn.Linear(last, num_classes)))
         zoo_init(self, linear_std=0.01)
 
     # ``classifier`` is registered as a Sequential (key ``classifier.0.weight``); the contract wants the Linear.
-    # (nn.Module.__setattr__ stores the Sequential in ``_modules`` without going through this property.)
-    @property  # type: ignore[override]
+    @property
     def classifier(self) -> nn.Linear:
-        return self._modules["classifier"][0]  # type: ignore[index,return-value]
+        return cast(nn.Linear, cast(nn.Sequential, self._modules["classifier"])[0])
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Features]:
         stem = self.conv1

@@ -83,7 +83,8 @@ class CifarResNetV2(ZooModel):
         return self.linear
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Features]:
-        x, stages, preact = forward_stages(self.bn1(self.conv1(x)), (self.layer1, self.layer2, self.layer3, self.layer4))
+        layers = (self.layer1, self.layer2, self.layer3, self.layer4)
+        x, stages, preact = forward_stages(self.bn1(self.conv1(x)), layers)
         pooled = global_pool(x)
         return self.linear(pooled), Features(stages=stages, preact=preact, pooled=pooled)
 

@@ -1,6 +1,8 @@
 """Fit a model's input convolution to the data's channel count (the CIFAR and ImageNet zoos are RGB)."""
 from __future__ import annotations
 
+from typing import cast
+
 from torch import nn
 
 
@@ -25,7 +27,10 @@ def adapt_stem(model: nn.Module, in_channels: int) -> nn.Module:
         return model
     if old.groups != 1:
         raise ValueError(f"{type(model).__name__}: grouped stem {name} cannot take {in_channels} channels")
-    new = nn.Conv2d(in_channels, old.out_channels, old.kernel_size, old.stride, old.padding, old.dilation,
+    # A Conv2d holds one pair per geometry field; torch types the fields it shares with _ConvNd as tuple[int, ...].
+    new = nn.Conv2d(in_channels, old.out_channels,
+                    cast("tuple[int, int]", old.kernel_size), cast("tuple[int, int]", old.stride),
+                    cast("str | tuple[int, int]", old.padding), cast("tuple[int, int]", old.dilation),
                     bias=old.bias is not None, padding_mode=old.padding_mode)
     parent, _, attr = name.rpartition(".")
     setattr(model.get_submodule(parent) if parent else model, attr, new.to(old.weight.device))

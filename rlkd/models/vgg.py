@@ -36,6 +36,8 @@ def _make_block(channels: list[int], cin: int) -> nn.Sequential:
 class VGG(ZooModel):
     """VGG-BN for 32x32 inputs; ``cfg`` lists the conv widths of the five blocks."""
 
+    classifier: nn.Linear
+
     def __init__(self, cfg: list[list[int]], num_classes: int = 100) -> None:
         super().__init__()
         cins = [3] + [c[-1] for c in cfg[:-1]]

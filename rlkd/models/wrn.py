@@ -10,6 +10,8 @@ stage's first ``bn1``, or the final ``bn1``), i.e. the value just before the nex
 """
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -78,8 +80,8 @@ class WideResNet(ZooModel):
         pooled = global_pool(F.relu(last_pre))
         preact = [
             f0,  # the stem conv has no BN/ReLU of its own
-            self.block2.layer[0].bn1(f1),
-            self.block3.layer[0].bn1(f2),
+            cast(WideBlock, self.block2.layer[0]).bn1(f1),
+            cast(WideBlock, self.block3.layer[0]).bn1(f2),
             last_pre,
         ]
         return self.fc(pooled), Features(stages=[f0, f1, f2, f3], preact=preact, pooled=pooled)

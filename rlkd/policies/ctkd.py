@@ -11,9 +11,10 @@ import math
 import torch
 from torch import nn
 
-from rlkd.config import PolicyConfig, RunConfig
-from rlkd.policies import POLICIES
+from rlkd.config import RunConfig
 from rlkd.policies.base import Step, TemperaturePolicy
+from rlkd.policies.configs.ctkd import CTKDConfig
+from rlkd.policies.registry import register_policy
 
 
 class GradientReversal(torch.autograd.Function):
@@ -35,11 +36,11 @@ def reversal_strength(epoch: int, ramp_epochs: int) -> float:
 
 
 class _CTKD(TemperaturePolicy):
-    def __init__(self, cfg: PolicyConfig) -> None:
+    def __init__(self, cfg: CTKDConfig) -> None:
         super().__init__()
-        self.t_min, self.t_range, self.ramp = cfg.ctkd_t_min, cfg.ctkd_t_range, cfg.ctkd_lambda_epochs
-        # θ starts where T equals the fixed baseline's temperature, so both begin from the same point.
-        start = min(max((cfg.fixed_temperature - self.t_min) / self.t_range, 1e-3), 1 - 1e-3)
+        self.t_min, self.t_range, self.ramp = cfg.t_min, cfg.t_range, cfg.lambda_epochs
+        # θ starts where T equals start_temperature (the fixed baseline's T), so both begin from the same point.
+        start = min(max((cfg.start_temperature - self.t_min) / self.t_range, 1e-3), 1 - 1e-3)
         self.theta0 = math.log(start / (1 - start))
 
     def _map(self, theta: torch.Tensor, epoch: int) -> torch.Tensor:
@@ -53,7 +54,9 @@ class _CTKD(TemperaturePolicy):
 
 
 class CTKDGlobal(_CTKD):
-    def __init__(self, cfg: PolicyConfig) -> None:
+    per_instance = False  # one learned T for every instance
+
+    def __init__(self, cfg: CTKDConfig) -> None:
         super().__init__(cfg)
         self.theta = nn.Parameter(torch.tensor(self.theta0))
 
@@ -62,9 +65,9 @@ class CTKDGlobal(_CTKD):
 
 
 class CTKDInstance(_CTKD):
-    def __init__(self, cfg: PolicyConfig, num_classes: int) -> None:
+    def __init__(self, cfg: CTKDConfig, num_classes: int) -> None:
         super().__init__(cfg)
-        self.net = nn.Sequential(nn.Linear(2 * num_classes, cfg.ctkd_hidden), nn.ReLU(), nn.Linear(cfg.ctkd_hidden, 1))
+        self.net = nn.Sequential(nn.Linear(2 * num_classes, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
         nn.init.zeros_(self.net[-1].weight)
         nn.init.constant_(self.net[-1].bias, self.theta0)
 
@@ -73,11 +76,11 @@ class CTKDInstance(_CTKD):
         return self._map(self.net(probs).squeeze(-1), step.epoch)
 
 
-@POLICIES.register("ctkd_global")
-def build_ctkd_global(cfg: RunConfig, num_classes: int, rank: int = 0) -> CTKDGlobal:
-    return CTKDGlobal(cfg.policy)
+@register_policy("ctkd_global", config=CTKDConfig)
+def build_ctkd_global(own: CTKDConfig, cfg: RunConfig, num_classes: int, rank: int = 0) -> CTKDGlobal:
+    return CTKDGlobal(own)
 
 
-@POLICIES.register("ctkd_instance")
-def build_ctkd_instance(cfg: RunConfig, num_classes: int, rank: int = 0) -> CTKDInstance:
-    return CTKDInstance(cfg.policy, num_classes)
+@register_policy("ctkd_instance", config=CTKDConfig)
+def build_ctkd_instance(own: CTKDConfig, cfg: RunConfig, num_classes: int, rank: int = 0) -> CTKDInstance:
+    return CTKDInstance(own, num_classes)

@@ -1,14 +1,17 @@
-"""Fixed temperature: the vanilla-KD baseline (T = 4 for every instance)."""
+"""Fixed temperature: the vanilla-KD baseline (T = ``policy.fixed.temperature`` for every instance)."""
 from __future__ import annotations
 
 import torch
 
 from rlkd.config import RunConfig
-from rlkd.policies import POLICIES
 from rlkd.policies.base import Step, TemperaturePolicy
+from rlkd.policies.configs.fixed import FixedConfig
+from rlkd.policies.registry import register_policy
 
 
 class FixedTemperature(TemperaturePolicy):
+    per_instance = False
+
     def __init__(self, value: float) -> None:
         super().__init__()
         self.value = value
@@ -19,6 +22,6 @@ class FixedTemperature(TemperaturePolicy):
         return temps
 
 
-@POLICIES.register("fixed")
-def build_fixed(cfg: RunConfig, num_classes: int, rank: int = 0) -> FixedTemperature:
-    return FixedTemperature(cfg.policy.fixed_temperature)
+@register_policy("fixed", config=FixedConfig)
+def build_fixed(own: FixedConfig, cfg: RunConfig, num_classes: int, rank: int = 0) -> FixedTemperature:
+    return FixedTemperature(own.temperature)

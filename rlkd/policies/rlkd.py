@@ -11,18 +11,25 @@ from typing import Any
 import torch
 
 from rlkd.agent import RLKDAgent, batch_accuracy, instance_state, macro_accuracy, reward_factor
-from rlkd.config import RunConfig
-from rlkd.policies import POLICIES
-from rlkd.policies.base import Step, TemperaturePolicy
+from rlkd.config import RewardSignal, RunConfig
+from rlkd.policies.base import GradSync, Step, TemperaturePolicy
+from rlkd.policies.registry import register_policy
 
 
 class RLKDPolicy(TemperaturePolicy):
+    per_instance = True
+    uses_exploration = True  # the agent's early training sees mixed high-entropy instances (spec 5)
+
     def __init__(self, cfg: RunConfig, seed: int) -> None:
         super().__init__()
         self.cfg = cfg
         self.agent = RLKDAgent(cfg.agent, cfg.calibration, seed=seed)
         self.pending: dict[str, Any] | None = None  # batch b awaiting its reward (paper signal)
         self.prev_accuracy: float | None = None  # acc of the previous batch (official signal)
+
+    def set_grad_sync(self, sync: GradSync | None) -> None:
+        """The agent, C, U and Ê step their own optimisers: each step averages gradients over ranks first."""
+        self.agent.grad_sync = sync
 
     def learns_in(self, epoch: int) -> bool:
         """Every batch by default; with ``agent.train_every=k`` only in epochs that are multiples of k."""
@@ -39,7 +46,7 @@ class RLKDPolicy(TemperaturePolicy):
             self.log_temperatures(temps)
             return temps
 
-        official = self.cfg.reward.signal == "official"
+        official = self.cfg.reward.signal == RewardSignal.official
         accuracy = (macro_accuracy if official else batch_accuracy)(step.student_logits, step.target)
         if self.pending is not None:  # paper: batch b's reward is known now that acc_{b+1} is
             if self.learns_in(self.pending["epoch"]):
@@ -55,7 +62,7 @@ class RLKDPolicy(TemperaturePolicy):
         else:
             self.pending = {"record": record, "accuracy": accuracy, "epoch": epoch}
         self.log_temperatures(temps)
-        self.last_states, self.last_temperatures = states, temps  # read by per-epoch analysis plots
+        self.last_temperatures = temps
         return temps
 
     # The pending buffer crosses epoch (= checkpoint) boundaries, so it is part of the state.
@@ -66,7 +73,7 @@ class RLKDPolicy(TemperaturePolicy):
         self.pending, self.prev_accuracy = state["pending"], state["prev_accuracy"]
 
 
-@POLICIES.register("rlkd")
-def build_rlkd(cfg: RunConfig, num_classes: int, rank: int = 0) -> RLKDPolicy:
+@register_policy("rlkd")  # its knobs: the run's agent, reward, calibration and exploration nodes
+def build_rlkd(own: None, cfg: RunConfig, num_classes: int, rank: int = 0) -> RLKDPolicy:
     # Identical initial weights on every rank (torch's global seed), per-rank sampling seed.
     return RLKDPolicy(cfg, seed=cfg.seed * 1000 + rank)

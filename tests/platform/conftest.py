@@ -25,7 +25,6 @@ os.environ.setdefault("RAY_TRAIN_METRICS_ENABLED", "0")
 
 from platform_helpers import SEARCH_EPOCHS, tiny  # noqa: E402  (also puts the project root on sys.path)
 
-
 _STOP: list = []  # how to stop what the fixtures started, newest first; emptied once done
 HERE = Path(__file__).resolve().parent
 
@@ -43,7 +42,7 @@ def pytest_runtest_teardown(item, nextitem):
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
-    from rlkd_platform.tracking_server import LocalTrackingServer
+    from rlkd_platform.tracking.server import LocalTrackingServer
 
     root = tmp_path_factory.mktemp("mlflow")
     server = LocalTrackingServer(root / "mlflow.db", root / "mlartifacts").launch(root / "server.log")
@@ -81,8 +80,8 @@ def infra(ray_cluster, mlflow_server):
 @pytest.fixture(scope="session")
 def search(tmp_path_factory, infra):
     """A finished 3-trial Optuna search over the four knobs (used by the search and the bad-input tests)."""
-    from rlkd_platform.settings import load_settings
-    from rlkd_platform.sweep import run
+    from rlkd_platform.driver.settings import load_settings
+    from rlkd_platform.driver.sweep import run
 
     settings = load_settings([f"out={tmp_path_factory.mktemp('search')}", "search=rlkd", "trials=3", *infra["args"],
                               *tiny(SEARCH_EPOCHS)])

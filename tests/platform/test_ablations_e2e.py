@@ -8,23 +8,21 @@ import re
 import time
 
 import pytest
-
 from platform_helpers import mlflow_client
 
-# 256 train / 64 test digits, batch 32, 2 epochs (the agent acts from epoch 1, exploration mixes in epoch 2),
-# teachers pretrained for 1 epoch: what is checked is the plumbing, not the accuracy.
-SHRINK = ["data.train_limit=256", "data.test_limit=64", "data.batch_size=32", "optim.epochs=2",
-          "optim.milestones=[2]", "model.teacher_pretrain_epochs=1", "agent.warmup_epochs=1", "threads=1"]
+# conf/preset/tiny.yaml: 256 train / 64 test digits, batch 32, 2 epochs (the agent acts from epoch 1, exploration
+# mixes in epoch 2), teachers pretrained for 1 epoch: what is checked is the plumbing, not the accuracy.
+SHRINK = ["preset=tiny"]
 TABLES = ["exploration", "uncertainty", "calibration", "window", "frameworks", "kd_ctkd_rlkd"]
 NUMBER = re.compile(r"^\d+\.\d\d$")
 
 
 @pytest.mark.parametrize("name", TABLES)
 def test_table_sweep_runs_every_cell_and_reports_the_papers_grid(name, tmp_path, infra):
-    from rlkd_platform.ablation_tables import load_table
-    from rlkd_platform.report import build_report
-    from rlkd_platform.settings import load_settings
-    from rlkd_platform.sweep import run
+    from rlkd_platform.driver.settings import load_settings
+    from rlkd_platform.driver.sweep import run
+    from rlkd_platform.report.build import build_report
+    from rlkd_platform.report.tables import load_table
 
     table = load_table(name)
     settings = load_settings([f"out={tmp_path}", f"ablation={name}", *infra["args"], *SHRINK])
@@ -48,7 +46,7 @@ def test_table_sweep_runs_every_cell_and_reports_the_papers_grid(name, tmp_path,
     assert logged == {f"report/table-{name}.{ext}" for ext in ("md", "csv", "png")}
 
     # Each cell's run carries its row's overrides: the logged config says what the row says.
-    from rlkd_platform.tracking import flatten
+    from rlkd_platform.tracking.client import flatten
 
     mlflow = mlflow_client(infra["server"])
     for trial in outcome.trials:

@@ -32,7 +32,7 @@ def test_bad_input_fails_fast_with_one_line(tmp_path, search, infra):
         ("ablation=nope", out): "unknown ablation 'nope'; known: baseline, calibration, exploration",
         ("search=nope", out): "unknown search space 'nope'; known: rlkd",
         ("optim.epochz=3", out): "epochz",
-        ("bogus=1", out): "unknown override key 'bogus'",
+        ("bogus=1", out): "unknown key 'bogus'",
         (f"search={bad_space}", out): "is empty",
         (f"ray.address=127.0.0.1:{free_port()}", out): "nothing answers there",
         (f"mlflow.tracking_uri=http://127.0.0.1:{free_port()}", out): "no MLflow server answers",
@@ -40,9 +40,11 @@ def test_bad_input_fails_fast_with_one_line(tmp_path, search, infra):
         ("preset=nope", out): "unknown preset 'nope'; known: paper, quickstart, short",
         # a table whose rows change the teacher: one file cannot serve, a {teacher} template names the missing one
         # (own out= folders: these get as far as the tracking store, one per folder at a time)
-        (*table, f"model.teacher_checkpoint={one_file}", f"out={tmp_path / 'one'}"): "put {teacher} in it for a file per teacher",
+        (*table, f"model.teacher_checkpoint={one_file}", f"out={tmp_path / 'one'}"):
+            "put {teacher} in it for a file per teacher",
         (*table, f"model.teacher_checkpoint={tmp_path}/{{teacher}}.pt", f"out={tmp_path / 'template'}"):
-            f"row 'RN110-RN20 | KD': model.teacher_checkpoint={tmp_path}/resnet110.pt: no such file for teacher resnet110",
+            (f"row 'RN110-RN20 | KD': model.teacher_checkpoint={tmp_path}/resnet110.pt: "
+             "no such file for teacher resnet110"),
         # the finished search's own name with other settings: refused, its runs and state untouched
         ("search=rlkd", "trials=4", f"out={settings.out}", f"name={settings.name}", *infra["args"]):
             "was started with other settings",

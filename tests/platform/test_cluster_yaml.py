@@ -6,7 +6,6 @@ import copy
 import jsonschema
 import pytest
 import yaml
-
 from platform_helpers import ROOT
 
 # Private Ray API, the same pair `ray up` calls; Ray is pinned (2.60.0) so it does not move under us.

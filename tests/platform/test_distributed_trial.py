@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from platform_helpers import history, mlflow_client, tiny
 
 EPOCHS = 4
@@ -19,8 +18,8 @@ COMPARED = ["epoch", "train/acc", "train/loss", "test/acc", "test/best_acc", "te
 
 
 def two_worker_sweep(tmp_path: Path, infra, name: str):
-    from rlkd_platform.settings import load_settings
-    from rlkd_platform.sweep import run
+    from rlkd_platform.driver.settings import load_settings
+    from rlkd_platform.driver.sweep import run
 
     settings = load_settings([f"out={tmp_path}", f"name={name}", "workers=2", "max_failures=2", *infra["args"],
                               *tiny(EPOCHS)])
@@ -72,7 +71,19 @@ def test_agent_weights_identical_across_ranks_after_updates(reference, infra):
     settings, outcome, _ = reference
     client = mlflow_client(infra["server"])
     run_id = outcome.trials[0]["run_id"]
-    assert all(v > 0 for _, v in history(client, run_id, "ppo/approx_kl")) or history(client, run_id, "ppo/clipfrac")
+    epochs = list(range(1, EPOCHS + 1))
+    kl, clip = history(client, run_id, "ppo/approx_kl"), history(client, run_id, "ppo/clipfrac")
+    ev = history(client, run_id, "ppo/explained_variance")
+    # The agent learns from epoch 1 on (warm-up 1), so every epoch has its PPO numbers, and they are sane values:
+    # approx_kl is a mean of (r − 1) − ln r ≥ 0 terms, > 0 as soon as the policy that learns differs from the one
+    # that acted (it always does: each buffer is learned from one step later, after the previous update, and over
+    # 5 epochs); clipfrac is a fraction; explained variance is at most 1.
+    assert [s for s, _ in kl] == epochs and [s for s, _ in clip] == epochs and [s for s, _ in ev] == epochs
+    kl_values, clip_values = [v for _, v in kl], [v for _, v in clip]
+    assert torch.isfinite(torch.tensor(kl_values + clip_values + [v for _, v in ev], dtype=torch.float64)).all()
+    assert all(v > 0 for v in kl_values), kl_values
+    assert all(0.0 <= v <= 1.0 for v in clip_values), clip_values
+    assert all(v <= 1.0 for _, v in ev)
     assert [v for _, v in history(client, run_id, "sync/agent_max_abs_diff")] == [0.0] * EPOCHS
     assert [v for _, v in history(client, run_id, "sync/student_max_abs_diff")] == [0.0] * EPOCHS
     # Each rank's own copy of the policy (actor, critic, C, U, Ê), saved by that rank: bit-identical.
@@ -80,12 +91,37 @@ def test_agent_weights_identical_across_ranks_after_updates(reference, infra):
 
     folder = final_checkpoint(settings.sweep_dir)
     rank0, rank1 = load(folder / "rank0.pt")["policy"], load(folder / "rank1.pt")["policy"]
-    initial = load(folder / "last.pt")["history"][0]
-    assert "ppo/approx_kl" in initial  # the agent learned from epoch 1 on
+    last = load(folder / "last.pt")
+    # What MLflow shows is what rank 0's trainer recorded, epoch by epoch (the agent learned from epoch 1 on).
+    assert [r["epoch"] for r in last["history"]] == epochs
+    assert [r["ppo/approx_kl"] for r in last["history"]] == pytest.approx(kl_values, rel=1e-12)
+    assert [r["ppo/clipfrac"] for r in last["history"]] == pytest.approx(clip_values, rel=1e-12, abs=1e-15)
     tensors = [k for k, v in rank0.items() if isinstance(v, torch.Tensor)]
     assert any(k.startswith("agent.actor") for k in tensors) and any("calibrator" in k for k in tensors)
     for key in tensors:
         assert torch.equal(rank0[key], rank1[key]), key
+    # The optimisers agree too (Adam's moments see the all-reduced gradients), and each took one step per update:
+    # every learned buffer is update_epochs actor/critic steps and corrector_steps / updater_steps of C / U+Ê.
+    agent_cfg, calib_cfg = last["config"]["agent"], last["config"]["calibration"]
+    extra0, extra1 = rank0["agent._extra_state"], rank1["agent._extra_state"]
+    buffers = []
+    for opt, per_buffer in (
+        ("actor_opt", agent_cfg["update_epochs"]), ("critic_opt", agent_cfg["update_epochs"]),
+        ("corrector_opt", calib_cfg["corrector_steps"]), ("updater_opt", calib_cfg["updater_steps"]),
+    ):
+        state0, state1 = extra0[opt]["state"], extra1[opt]["state"]
+        assert state0.keys() == state1.keys() and len(state0) > 0, opt
+        for index, param_state in state0.items():
+            for name, value in param_state.items():
+                assert torch.equal(value, state1[index][name]), (opt, index, name)
+        steps = {float(param_state["step"]) for param_state in state0.values()}
+        assert len(steps) == 1, (opt, steps)  # every parameter of one optimiser stepped together
+        (step,) = steps
+        assert step > 0 and step % per_buffer == 0, (opt, step, per_buffer)
+        buffers.append(step // per_buffer)
+    assert len(set(buffers)) == 1 and buffers[0] >= EPOCHS, buffers  # one learned-buffer count for all four
+    # ...while each rank samples its own actions: the per-rank generators must not be one stream.
+    assert not torch.equal(extra0["generator"], extra1["generator"])
 
 
 def train_worker_pids() -> list[int]:

@@ -27,7 +27,7 @@ def reference_history(params: dict[str, str], sweep_dir: Path, work: Path) -> li
     """The same config, rebuilt from the run's logged params, trained in-process without Ray or MLflow."""
     from rlkd.config import build_config
     from rlkd.trainer import Trainer
-    from rlkd_platform.teachers import teacher_key
+    from rlkd_platform.trial.teachers import teacher_key
 
     logged = [f"{k}={v}" for k, v in params.items()]
     teacher = sweep_dir / "teachers" / f"{teacher_key(build_config(logged))}.pt"

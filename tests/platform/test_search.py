@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from platform_helpers import SEARCH_EPOCHS as EPOCHS, history, mlflow_client
+from platform_helpers import SEARCH_EPOCHS as EPOCHS
+from platform_helpers import history, mlflow_client
 
 SEARCHED = {"agent.clip_eps": (0.1, 0.3), "reward.n": (10, 240), "exploration.lam": (0.5, 1.0),
             "exploration.high_start": (0.0, 0.2), "exploration.partner_start": (0.3, 0.8)}
@@ -55,8 +55,9 @@ def test_children_carry_the_resolved_config_tags_metrics_and_artifacts(search, i
 def test_asha_stops_weak_trials_and_their_runs_are_closed(tmp_path, infra):
     """ASHA (by epoch) ends some trials early; Tune stops them from outside, the driver closes their runs."""
     from platform_helpers import tiny
-    from rlkd_platform.settings import load_settings
-    from rlkd_platform.sweep import run
+
+    from rlkd_platform.driver.settings import load_settings
+    from rlkd_platform.driver.sweep import run
 
     outcome = run(load_settings([f"out={tmp_path}", "name=asha", "search=rlkd", "trials=4", "asha=true",
                                  "max_concurrent=1", *infra["args"], *tiny(EPOCHS)]))

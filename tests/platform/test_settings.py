@@ -9,10 +9,9 @@ import time
 import pytest
 
 from rlkd.errors import RLKDError
-from rlkd_platform.plan import dotlist, trial_overrides
-from rlkd_platform.search_space import load_space
-from rlkd_platform.settings import load_settings
-from rlkd_platform.tracking import config_hash, flatten
+from rlkd_platform.driver.settings import load_settings
+from rlkd_platform.tracking.client import config_hash, flatten
+from rlkd_platform.trial.plan import dotlist, trial_overrides
 
 
 def test_defaults_compose_to_one_baseline_trial():
@@ -31,7 +30,7 @@ def test_ablation_rows_seeds_and_overrides():
 
 
 def test_a_paper_table_from_ablations_is_a_grid_of_its_cells():
-    from rlkd_platform.ablation_tables import load_table
+    from rlkd_platform.report.tables import load_table
 
     s = load_settings(["ablation=window", "seeds=2"])
     table = load_table("window")
@@ -47,7 +46,7 @@ def test_fingerprint_ignores_where_and_follows_what():
 
 
 def test_the_rlkd_space_is_spec_section_7():
-    space = load_space("rlkd")
+    space = load_settings(["search=rlkd"]).space
     knobs = {k.key: (k.kind, k.args) for k in space.knobs}
     assert knobs == {"agent.clip_eps": ("uniform", (0.1, 0.3)), "reward.n": ("loguniform", (10, 240)),
                      "exploration.lam": ("uniform", (0.5, 1.0)),
@@ -74,8 +73,8 @@ def test_flatten_and_hash():
 @pytest.mark.parametrize("argv, message", [
     (["ablation=nope"], "unknown ablation 'nope'; known: baseline, calibration, exploration, frameworks"),
     (["search=nope"], "unknown search space 'nope'; known: rlkd"),
-    (["bogus=1"], "unknown override key 'bogus'"),
-    (["ray.adress=x"], "unknown override key 'ray.adress'"),
+    (["bogus=1"], "unknown key 'bogus'"),
+    (["ray.adress=x"], "unknown key 'ray.adress'"),
     (["optim.epochz=3"], "epochz"),
     (["trials=many"], "trials"),
     (["seeds=0"], "seeds=0"),
@@ -118,8 +117,8 @@ def free_port() -> int:
 
 
 def test_unreachable_ray_address_and_tracking_server_fail_in_seconds():
-    from rlkd_platform.cluster import check_address
-    from rlkd_platform.tracking_server import check_reachable
+    from rlkd_platform.driver.cluster import check_address
+    from rlkd_platform.tracking.server import check_reachable
 
     port = free_port()
     for check, value in ((check_address, f"127.0.0.1:{port}"), (check_reachable, f"http://127.0.0.1:{port}")):
@@ -132,7 +131,7 @@ def test_unreachable_ray_address_and_tracking_server_fail_in_seconds():
 
 
 def test_temperature_plot_draws_from_logged_history():
-    from rlkd_platform.temperature_plot import draw
+    from rlkd_platform.tracking.temperature_plot import draw
 
     fig = draw({"temp/mean": {1: 4.0, 2: 5.0}, "temp/std": {1: 0.0, 2: 1.0},
                 "temp/q05": {2: 3.5}, "temp/q25": {2: 4.5}, "temp/q50": {2: 5.0}, "temp/q75": {2: 5.5},
@@ -145,7 +144,7 @@ def test_temperature_plot_draws_from_logged_history():
 
 
 def test_sweep_state_refuses_other_settings_under_the_same_name(tmp_path):
-    from rlkd_platform.sweep import run, write_state
+    from rlkd_platform.driver.sweep import run, write_state
 
     s = load_settings([f"out={tmp_path}", "name=x"])
     write_state(s.sweep_dir, {"fingerprint": "something-else", "parent_run_id": "p"})
@@ -159,7 +158,7 @@ def test_an_address_where_something_else_answers_is_not_taken_for_ray():
     import http.server
     import threading
 
-    from rlkd_platform.cluster import check_address
+    from rlkd_platform.driver.cluster import check_address
 
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rlkd.config import build_config
-from rlkd_platform.settings import Settings
-from rlkd_platform.tracking import TRIAL_TAG, SweepRuns, close_sweep
+from rlkd_platform.driver.settings import Settings
+from rlkd_platform.tracking.client import TRIAL_TAG, SweepRuns, close_sweep
 
 
 def trial_dirname(trial: Any) -> str:
@@ -32,21 +32,21 @@ def one_line(error: BaseException | None) -> str:
 def trainable(settings: Settings, runs: SweepRuns, tags: dict[str, str]) -> Any:
     from ray import tune
 
-    from rlkd_platform.cluster import trial_resources
-    from rlkd_platform.plan import trial_config
-    from rlkd_platform.teachers import prepare_teachers
-    from rlkd_platform.trial import TrialSpec, run_trial
+    from rlkd_platform.driver.cluster import trial_resources
+    from rlkd_platform.trial.plan import trial_config
+    from rlkd_platform.trial.teachers import prepare_teachers
+    from rlkd_platform.trial.trainable import TrialSpec, run_trial
 
     s = settings.sweep
     configs = [trial_config(settings.base, settings.rows, {"row": row, "seed": seed})[1]
                for row in settings.rows for seed in settings.seeds]
-    from rlkd_platform.sweep import phase
+    from rlkd_platform.driver.phases import phase
 
     with phase(f"teachers ready ({len(configs)} trial config(s))"):
         teachers = prepare_teachers(configs, settings.sweep_dir / "teachers", s.cpus_per_worker, s.gpus_per_worker,
                                     in_driver=not s.ray.address)
     spec = TrialSpec(
-        sweep=settings.name, base=settings.base, rows=settings.rows, searched=bool(s.search), tags=tags,
+        sweep=settings.name, base=settings.base, rows=settings.rows, searched=settings.space is not None, tags=tags,
         tracking_uri=runs.tracking_uri, experiment_id=runs.experiment_id, parent_run_id=runs.parent_run_id,
         workers=s.workers, cpus_per_worker=s.cpus_per_worker, gpus_per_worker=s.gpus_per_worker,
         train_storage=str(settings.sweep_dir / "train"), max_failures=s.max_failures, teachers=teachers)
@@ -58,18 +58,16 @@ def trainable(settings: Settings, runs: SweepRuns, tags: dict[str, str]) -> Any:
 def new_tuner(settings: Settings, fn: Any) -> Any:
     from ray import tune
 
-    from rlkd_platform.cluster import max_concurrent
-    from rlkd_platform.plan import grid_space, search_space
+    from rlkd_platform.driver.cluster import max_concurrent
+    from rlkd_platform.trial.plan import grid_space, search_space
 
     s = settings.sweep
     epochs = build_config([], settings.base).optim.epochs
     search_alg, samples = None, 1
-    if s.search:
+    space = settings.space
+    if space is not None:
         from ray.tune.search.optuna import OptunaSearch
 
-        from rlkd_platform.search_space import load_space
-
-        space = load_space(s.search)
         param_space = search_space(space.to_tune(), settings.seeds[0])
         search_alg = OptunaSearch(seed=settings.seeds[0], points_to_evaluate=[space.first] if space.first else None)
         samples = s.trials
@@ -108,7 +106,7 @@ def fit(settings: Settings, runs: SweepRuns, tags: dict[str, str], outcome: Any)
     results = tuner.fit()
     outcome.timings["tune_fit_s"] = time.perf_counter() - start
     by_trial: dict[str, dict[str, Any]] = {}
-    for result in results:
+    for result in results:  # type: ignore[union-attr]  # a ResultGrid iterates its Results
         trial_id = Path(result.path).name.removeprefix("trial_")
         metrics = result.metrics or {}
         by_trial[trial_id] = {"trial_id": trial_id, "status": "FAILED" if result.error else "FINISHED",

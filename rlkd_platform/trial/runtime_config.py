@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rlkd.config import RunConfig, build_config, to_dict
-from rlkd_platform.teachers import pretrain_teacher, teacher_key
+from rlkd_platform.trial.teachers import pretrain_teacher, teacher_key
 
 
 def runtime_config(logical: RunConfig, work: Path, spec: Any) -> RunConfig:

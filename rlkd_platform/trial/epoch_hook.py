@@ -16,11 +16,11 @@ import torch
 
 from rlkd import distributed
 from rlkd.config import RunConfig, to_dict
-from rlkd_platform.analysis_plot import correlations, draw_epoch, epoch_points, exploration_windows
-from rlkd_platform.checkpoints import capture_rank_state, write_checkpoint_dir
-from rlkd_platform.run_logger import NullLogger, RunLogger
-from rlkd_platform.temperature_plot import last_batch_quantiles
-from rlkd_platform.tracking import config_hash, flatten
+from rlkd_platform.tracking.analysis_plot import correlations, draw_epoch, epoch_points, exploration_windows
+from rlkd_platform.tracking.client import config_hash, flatten
+from rlkd_platform.tracking.run_logger import NullLogger, RunLogger
+from rlkd_platform.tracking.temperature_plot import last_batch_quantiles
+from rlkd_platform.trial.checkpoints import capture_rank_state, write_checkpoint_dir
 
 RUNTIME_KEYS = ("out_dir", "resume")  # machine-local, differ per attempt: not params of the run
 
@@ -59,7 +59,9 @@ class EpochHook:
     def __init__(self, logger: NullLogger, reporter: Any, work: Path) -> None:
         self.logger, self.reporter, self.work = logger, reporter, work
 
-    def metrics(self, trainer: Any, record: dict[str, Any], points: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    def metrics(
+        self, trainer: Any, record: dict[str, Any], points: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, Any]:
         out = dict(record)
         out.update(last_batch_quantiles(trainer.policy))
         if points is not None:

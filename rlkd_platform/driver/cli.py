@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from rlkd.compose import CONF_DIR
 from rlkd.errors import RLKDError
-from rlkd_platform.settings import CONF_DIR
 
 
 def print_outcome(outcome: Any, metric: str) -> None:
@@ -40,11 +40,11 @@ def main(argv: list[str]) -> int:
         print(usage())
         return 0
     try:
-        from rlkd_platform.settings import load_settings
+        from rlkd_platform.driver.settings import load_settings
 
         settings = load_settings(argv)
         print(f"sweep '{settings.name}' -> {settings.sweep_dir}", flush=True)
-        from rlkd_platform.sweep import run
+        from rlkd_platform.driver.sweep import run
 
         outcome = run(settings)
     except RLKDError as err:

@@ -1,8 +1,9 @@
 """The run's temperature distribution over epochs, drawn from the metrics already logged to MLflow.
 
 Drawing from the logged history (not from memory) means a run that was restarted from a checkpoint still gets
-the plot of every epoch. Shown: mean ± std of T over all instances of each epoch, and the quantiles of the
-epoch's last batch (rank 0) where the policy exposes per-instance temperatures.
+the plot of every epoch. Shown per epoch: the mean over its batches of each batch's mean T, ± the mean over its
+batches of each batch's std of T (``temp/mean``, ``temp/std``: the spread within a batch, not across the epoch),
+and the quantiles of the epoch's last batch (rank 0) where the policy exposes per-instance temperatures.
 """
 from __future__ import annotations
 
@@ -58,3 +59,10 @@ def draw(history: dict[str, dict[int, float]], title: str):
         ax.text(0.5, 0.5, "no temperatures logged", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig
+
+
+def log_temperature_plot(mlflow_client: Any, run_id: str, title: str) -> None:
+    """temperature.png from the run's logged history (so every epoch is in it, across restarts)."""
+    history = {key: {int(m.step): m.value for m in mlflow_client.get_metric_history(run_id, key)}
+               for key in ["temp/mean", "temp/std", *quantile_keys()]}
+    mlflow_client.log_figure(run_id, draw(history, title), "temperature.png")

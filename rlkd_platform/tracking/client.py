@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from rlkd.compose import PROJECT_ROOT
+from rlkd_platform.tracking.temperature_plot import log_temperature_plot
+
 PARENT_TAG = "mlflow.parentRunId"
 TRIAL_TAG = "rlkd.trial_id"
-RESUMABLE = ("RUNNING", "SCHEDULED", "FAILED", "KILLED")
 
 
 def git_commit(root: Path = PROJECT_ROOT) -> str:
@@ -119,8 +120,6 @@ def close_sweep(runs: SweepRuns, trial_ids: set[str], failed: bool, summary: dic
             c.set_tag(run.info.run_id, "rlkd.orphan", "true")
             c.set_terminated(run.info.run_id, status="KILLED")
         elif statuses.get(trial_id) == "FINISHED":
-            from rlkd_platform.run_logger import log_temperature_plot
-
             c.set_tag(run.info.run_id, "rlkd.early_stopped", "true")
             log_temperature_plot(c, run.info.run_id, run.info.run_name)
             c.set_terminated(run.info.run_id, status="FINISHED")

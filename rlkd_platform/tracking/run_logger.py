@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from rlkd_platform.temperature_plot import draw, quantile_keys
-from rlkd_platform.tracking import PARENT_TAG, TRIAL_TAG, client, log_params
+from rlkd_platform.tracking.client import PARENT_TAG, TRIAL_TAG, client, log_params
+from rlkd_platform.tracking.temperature_plot import log_temperature_plot
 
 EPOCH_KEY = "epoch"  # logged with every epoch's batch: its steps are the epochs already logged
 
@@ -37,6 +37,8 @@ class NullLogger:
 
 
 class RunLogger(NullLogger):
+    run_name: str  # always set here (None only on the NullLogger of other ranks)
+
     def __init__(self, tracking_uri: str, experiment_id: str, parent_run_id: str, trial_id: str, run_name: str,
                  tags: dict[str, str], params: dict[str, str], config_yaml: str) -> None:
         self.client = client(tracking_uri)
@@ -102,10 +104,3 @@ class RunLogger(NullLogger):
         if status == "FINISHED":
             log_temperature_plot(self.client, self.run_id, self.run_name)
         self.client.set_terminated(self.run_id, status=status)
-
-
-def log_temperature_plot(mlflow_client: Any, run_id: str, title: str) -> None:
-    """temperature.png from the run's logged history (so every epoch is in it, across restarts)."""
-    history = {key: {int(m.step): m.value for m in mlflow_client.get_metric_history(run_id, key)}
-               for key in ["temp/mean", "temp/std", *quantile_keys()]}
-    mlflow_client.log_figure(run_id, draw(history, title), "temperature.png")

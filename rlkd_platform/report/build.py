@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from rlkd.errors import RLKDError
-from rlkd_platform.ablation_tables import AblationTable, CELL_SEP, load_table
+from rlkd_platform.report.tables import AblationTable, load_table
 
 BEST, LAST = "test/best_acc", "test/acc"
 PAPER_DATA = ("cifar100", "cifar100_npz")  # the data sets the paper's tables are measured on (CIFAR-100 loaders)
@@ -29,7 +27,6 @@ class Cell:
     column: str
     best: list[float] = field(default_factory=list)
     last: list[float] = field(default_factory=list)
-    seeds: list[str] = field(default_factory=list)
 
     @staticmethod
     def fmt(values: list[float]) -> str:
@@ -81,7 +78,8 @@ class Report:
         lines = self.rows()
         header = list(lines[0])
         md = [f"### {self.table.title}", "", f"Sweep `{self.sweep}`; ours = mean ± std over n seeds; "
-              "no ± with one seed; papers in this field report the best epoch. Source of the paper's values: " + self.table.source, *self.data_note(), "",
+              "no ± with one seed; papers in this field report the best epoch. Source of the paper's values: "
+              + self.table.source, *self.data_note(), "",
               "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(line[h] for h in header) + " |" for line in lines]
         return "\n".join(md) + "\n"
@@ -114,7 +112,8 @@ class Report:
         ax.bar(xs, means, yerr=stds, capsize=3, color="#4c72b0", label="ours (best epoch)")
         known = [(x, p) for x, p in zip(xs, papers) if p is not None]
         if known:
-            ax.scatter([x for x, _ in known], [p for _, p in known], marker="D", color="#dd8452", zorder=3, label="paper")
+            ax.scatter([x for x, _ in known], [p for _, p in known], marker="D", color="#dd8452", zorder=3,
+                       label="paper")
         ax.set_xticks(list(xs), labels, rotation=30, ha="right", fontsize=7)
         ax.set_ylabel("test top-1 (%)")
         ax.set_title(self.table.title, fontsize=9)
@@ -132,7 +131,8 @@ def latest_sweep(client: Any, experiment_id: str, ablation: str) -> str:
     return parents[0].data.tags["rlkd.sweep"]
 
 
-def build_report(tracking_uri: str, ablation: str, experiment: str | None = None, sweep: str | None = None) -> tuple[Report, Any, str]:
+def build_report(tracking_uri: str, ablation: str, experiment: str | None = None,
+                 sweep: str | None = None) -> tuple[Report, Any, str]:
     """(report, MLflow client, parent run id of the sweep): everything read from the tracking store."""
     from mlflow.tracking import MlflowClient
 
@@ -162,7 +162,6 @@ def build_report(tracking_uri: str, ablation: str, experiment: str | None = None
         cell = cells.setdefault((row, column), Cell(row, column))
         cell.best.append(run.data.metrics[BEST])
         cell.last.append(run.data.metrics[LAST])
-        cell.seeds.append(run.data.tags.get("rlkd.seed", "?"))
     data = sorted({r.data.params.get("data.name", "unknown") for r in trials})
     return Report(table, sweep, cells, data), client, parent.info.run_id if parent else ""
 
@@ -182,24 +181,26 @@ def write_report(report: Report, out_dir: Path, client: Any = None, parent_run_i
     return paths
 
 
-def default_out() -> str:
-    """Where run_sweep.py puts its store unless told otherwise (conf/config.yaml's ``out``)."""
-    from rlkd_platform.settings import CONF_DIR
-
-    return str(OmegaConf.load(CONF_DIR / "config.yaml").out)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``python -m rlkd_platform.report ablation=NAME [mlflow.tracking_uri=URI] [sweep=NAME] [out=DIR]``."""
+    """``python -m rlkd_platform.report ablation=NAME [out=DIR] [name=SWEEP] [mlflow.tracking_uri=URI]``.
+
+    The same tree and grammar as ``run_sweep.py`` (rlkd_platform.conf): ``out``, ``name`` and ``mlflow.*`` mean
+    what they meant for the sweep; ``name`` unset = the latest sweep of the table.
+    """
     import sys
 
-    args = OmegaConf.from_dotlist(list(sys.argv[1:] if argv is None else argv))
+    from rlkd.compose import parse_overrides
+    from rlkd_platform.conf import compose_sweep
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if "ablation" not in args:
+        if not any(item.key == "ablation" for item in parse_overrides(argv)):
             raise RLKDError("say which table: ablation=<name> (e.g. ablation=exploration)")
-        out = Path(str(args.get("out", default_out()))).expanduser().resolve()
-        uri = args.get("mlflow", {}).get("tracking_uri") or f"sqlite:///{out / 'mlflow.db'}"
-        report, client, parent = build_report(uri, str(args.ablation), sweep=args.get("sweep"))
+        sweep = compose_sweep(argv).sweep
+        out = Path(sweep.out).expanduser().resolve()
+        uri = sweep.mlflow.tracking_uri or f"sqlite:///{out / 'mlflow.db'}"
+        report, client, parent = build_report(uri, sweep.ablation.name, experiment=sweep.mlflow.experiment,
+                                              sweep=sweep.name)
         paths = write_report(report, out / "reports", client, parent)
     except RLKDError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -207,7 +208,3 @@ def main(argv: list[str] | None = None) -> int:
     print(report.markdown())
     print(f"written: {paths['markdown']}, {paths['csv']}, {paths['plot']}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

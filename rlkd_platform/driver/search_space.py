@@ -12,13 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from rlkd.config import build_config
 from rlkd.errors import RLKDError
-from rlkd_platform.plan import dotlist
+from rlkd_platform.trial.plan import dotlist
 
-SPACE_DIR = Path(__file__).resolve().parents[1] / "search_spaces"
 KINDS = ("uniform", "loguniform", "randint", "choice")
 MAX_COMBINATIONS = 256  # corners × choices of one section checked jointly; beyond this one knob at a time
 
@@ -48,16 +45,16 @@ class SearchSpace:
     knobs: tuple[Knob, ...]
     first: dict[str, Any] | None  # evaluated before the sampler takes over (the paper's defaults)
 
+    def describe(self) -> str:
+        """What the space searches, for a sweep's fingerprint (a changed range is another sweep)."""
+        return repr((self.knobs, sorted((self.first or {}).items())))
+
     @property
     def keys(self) -> list[str]:
         return [k.key for k in self.knobs]
 
     def to_tune(self) -> dict[str, Any]:
         return {k.key: k.to_tune() for k in self.knobs}
-
-
-def known_spaces() -> list[str]:
-    return sorted(p.stem for p in SPACE_DIR.glob("*.yaml"))
 
 
 def _knob(key: str, spec: Any, where: str) -> Knob:
@@ -81,23 +78,17 @@ def _knob(key: str, spec: Any, where: str) -> Knob:
     return Knob(key, kind, (low, high))
 
 
-def load_space(name: str) -> SearchSpace:
-    """``name`` is a file stem in search_spaces/ (or a path to a .yaml file)."""
-    path = Path(name) if name.endswith((".yaml", ".yml")) else SPACE_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise RLKDError(f"unknown search space '{name}'; known: {', '.join(known_spaces()) or '(none)'}")
-    raw = OmegaConf.to_container(OmegaConf.load(path))
+def space_from_node(node: Any) -> SearchSpace:
+    """The composed ``search`` node (rlkd_platform.conf: one file of search_spaces/ or a path) as a checked space."""
+    path = Path(node.path)
     where = f"search space {path.name}"
-    if not isinstance(raw, dict) or not isinstance(raw.get("params"), dict) or not raw["params"]:
+    params, first = node.params, node.first
+    if not isinstance(params, dict) or not params:
         raise RLKDError(f"{where}: needs a non-empty 'params:' mapping of run-config keys to distributions")
-    unknown = set(raw) - {"params", "first"}
-    if unknown:
-        raise RLKDError(f"{where}: unknown top-level keys {sorted(unknown)}; allowed: params, first")
-    knobs = tuple(_knob(str(k), v, where) for k, v in raw["params"].items())
-    first = raw.get("first")
-    if first is not None and set(first) != {k.key for k in knobs}:
+    knobs = tuple(_knob(str(k), v, where) for k, v in params.items())
+    if first is not None and (not isinstance(first, dict) or set(first) != {k.key for k in knobs}):
         raise RLKDError(f"{where}: 'first' must give exactly the searched keys {[k.key for k in knobs]}")
-    return SearchSpace(path.stem, path, knobs, first)
+    return SearchSpace(node.name, path, knobs, first)
 
 
 def check_space(space: SearchSpace, base: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from rlkd_platform.plan import run_name, trial_config
+from rlkd_platform.trial.plan import run_name, trial_config
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,14 @@ def launch_workers(config: dict[str, Any], spec: TrialSpec, trial_id: str) -> No
         train_loop_config={"config": config, "spec": spec, "trial_id": trial_id},
         scaling_config=ray.train.ScalingConfig(num_workers=spec.workers, use_gpu=gpu, resources_per_worker=resources),
         torch_config=TorchConfig(backend="nccl" if gpu else "gloo"),
-        run_config=ray.train.RunConfig(
+        # mypy resolves ray.train.RunConfig to Train V1's (ray.air.config: no logging_config, V1 callbacks);
+        # Ray 2.60 rebinds it to Train V2's at import (V2 is on by default), which takes both.
+        run_config=ray.train.RunConfig(  # type: ignore[call-arg]
             name=f"trial_{trial_id}", storage_path=spec.train_storage,
             failure_config=ray.train.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
             logging_config=ray.train.LoggingConfig(log_level="WARNING"),  # INFO echoes every report's metrics
-            callbacks=[TuneReportCallback()]),
+            callbacks=[TuneReportCallback()]),  # type: ignore[list-item]
     ).fit()
 
 
@@ -120,9 +122,9 @@ def _quiet_report_echo() -> None:
 def execute(config: dict[str, Any], spec: TrialSpec, trial_id: str, reporter: Reporter, checkpoint: Any) -> None:
     from rlkd import distributed
     from rlkd.trainer import Trainer
-    from rlkd_platform.checkpoints import apply_rank_state, restore_files
-    from rlkd_platform.epoch_hook import EpochHook, make_logger
-    from rlkd_platform.runtime_config import runtime_config
+    from rlkd_platform.trial.checkpoints import apply_rank_state, restore_files
+    from rlkd_platform.trial.epoch_hook import EpochHook, make_logger
+    from rlkd_platform.trial.runtime_config import runtime_config
 
     rank = distributed.rank()
     work = Path(tempfile.mkdtemp(prefix=f"rlkd-{trial_id}-rank{rank}-"))

@@ -79,9 +79,6 @@ class LocalTrackingServer:
     def backend_uri(self) -> str:
         return f"sqlite:///{self.db_path}"
 
-    def start(self, log_path: Path) -> "LocalTrackingServer":
-        return self.launch(log_path).wait_ready()
-
     def launch(self, log_path: Path) -> "LocalTrackingServer":
         """Start the process and return at once (callers can start Ray while it boots, ~5-20 s)."""
         self.db_path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,14 +8,11 @@ is one grid entry of the sweep, tagged ``rlkd.row = "<row> | <column>"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from rlkd.errors import RLKDError
+from rlkd_platform.conf import ABLATIONS_DIR, read_ablation
 
-ABLATIONS_DIR = Path(__file__).resolve().parents[1] / "ablations"
 CELL_SEP = " | "
 SINGLE_COLUMN = "top-1"
 
@@ -34,6 +31,7 @@ class AblationTable:
     columns: dict[str, dict[str, Any]]
     paper: dict[str, Any]
     peer: list[dict[str, Any]]
+    path: str = ""
     single_column: str = SINGLE_COLUMN
 
     def column_names(self) -> list[str]:
@@ -43,7 +41,8 @@ class AblationTable:
         """Grid entries of the sweep: cell name → the row's keys updated by the column's."""
         if not self.columns:
             return {row: dict(keys) for row, keys in self.rows.items()}
-        return {f"{row}{CELL_SEP}{col}": {**rk, **ck} for row, rk in self.rows.items() for col, ck in self.columns.items()}
+        return {f"{row}{CELL_SEP}{col}": {**rk, **ck}
+                for row, rk in self.rows.items() for col, ck in self.columns.items()}
 
     def split_cell(self, cell: str) -> tuple[str, str]:
         row, _, column = cell.partition(CELL_SEP)
@@ -67,25 +66,28 @@ class AblationTable:
         for row, value in self.paper.items():
             bad_cols = set(value) - columns if isinstance(value, dict) else set()
             if row not in self.rows or bad_cols:
-                raise RLKDError(f"ablations/{self.name}.yaml: paper entry '{row}' {sorted(bad_cols) or ''} names no row/column of the table")
+                raise RLKDError(f"{self.path}: paper entry '{row}' {sorted(bad_cols) or ''} names no row/column "
+                                "of the table")
         for entry in self.peer:
             if entry["row"] not in self.rows or entry.get("column", SINGLE_COLUMN) not in columns:
-                raise RLKDError(f"ablations/{self.name}.yaml: peer entry {entry['row']} / {entry.get('column')} names no row/column")
+                raise RLKDError(f"{self.path}: peer entry {entry['row']} / {entry.get('column')} names no row/column")
+
+
+def table_from_node(node: Any) -> AblationTable:
+    """A table from its file's contents (a composed ``ablation`` node or the file read directly)."""
+    get = node.get if isinstance(node, dict) else lambda key, default=None: getattr(node, key, default)
+    table = AblationTable(
+        name=str(get("name")), title=str(get("table") or get("name")), source=get("source") or "",
+        overrides=dict(get("overrides") or {}), rows={str(k): dict(v or {}) for k, v in (get("rows") or {}).items()},
+        columns={str(k): dict(v or {}) for k, v in (get("columns") or {}).items()},
+        paper=dict(get("paper") or {}), peer=list(get("peer") or []), path=get("path") or "",
+    )
+    table.check()
+    return table
 
 
 def load_table(name: str) -> AblationTable:
     path = ABLATIONS_DIR / f"{name}.yaml"
     if not path.exists():
         raise RLKDError(f"unknown ablation '{name}'; known: {', '.join(known_tables())}")
-    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    assert isinstance(raw, dict)
-    table = AblationTable(
-        name=raw["name"], title=raw.get("table", raw["name"]), source=raw.get("source", ""),
-        overrides=dict(raw.get("overrides") or {}), rows={str(k): dict(v or {}) for k, v in (raw.get("rows") or {}).items()},
-        columns={str(k): dict(v or {}) for k, v in (raw.get("columns") or {}).items()},
-        paper=dict(raw.get("paper") or {}), peer=list(raw.get("peer") or []),
-    )
-    if table.name != name:
-        raise RLKDError(f"ablations/{name}.yaml: its name field says '{table.name}'; make them equal")
-    table.check()
-    return table
+    return table_from_node({**read_ablation(path), "path": str(path)})

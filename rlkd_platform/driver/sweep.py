@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from rlkd.config import TEACHER_PLACEHOLDER, build_config
 from rlkd.errors import RLKDError
-from rlkd_platform.settings import Settings
+from rlkd_platform.driver.phases import phase
+from rlkd_platform.driver.settings import Settings
 
 STATE_FILE = "rlkd_sweep.json"
 # Tune snapshots the experiment every >= 10 s by default; a trial finished after the last snapshot would be
@@ -46,14 +46,6 @@ class Outcome:
         return [t for t in self.trials if t["status"] != "FINISHED"]
 
 
-@contextlib.contextmanager
-def phase(what: str) -> Iterator[None]:
-    """One progress line per start-up step, with its duration (start-up is most of a small sweep's wall time)."""
-    start = time.perf_counter()
-    yield
-    print(f"[rlkd] {what}: {time.perf_counter() - start:.1f} s", flush=True)
-
-
 def read_state(sweep_dir: Path) -> dict[str, Any] | None:
     path = sweep_dir / STATE_FILE
     return json.loads(path.read_text()) if path.exists() else None
@@ -70,7 +62,7 @@ def write_state(sweep_dir: Path, state: dict[str, Any]) -> None:
 def tracking_store(settings: Settings) -> Iterator[Any]:
     """The tracking URI everyone uses; an embedded server is launched here and waited for later (``ready``),
     so its start-up (5-20 s: the SQLite schema) overlaps the config checks and Ray's start."""
-    from rlkd_platform.tracking_server import LocalTrackingServer
+    from rlkd_platform.tracking.server import LocalTrackingServer
 
     uri = settings.sweep.mlflow.tracking_uri
     if uri and not uri.startswith("sqlite:///"):  # a running server, checked for reachability before
@@ -96,7 +88,7 @@ class _Store:
 def preflight(settings: Settings) -> None:
     """Missing inputs fail here, in the driver, with one line, before anything is started or logged."""
     from rlkd.trainer import check_names
-    from rlkd_platform.plan import dotlist
+    from rlkd_platform.trial.plan import dotlist
 
     cfg = build_config([], settings.base)
     if cfg.data.name != "digits" and (cfg.data.root is None or not Path(cfg.data.root).expanduser().exists()):
@@ -119,9 +111,9 @@ def preflight(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> Outcome:
-    from rlkd_platform.cluster import check_address, ray_session
-    from rlkd_platform.tracking import git_commit, open_sweep
-    from rlkd_platform.tuning import fit
+    from rlkd_platform.driver.cluster import check_address, ray_session
+    from rlkd_platform.driver.tuning import fit
+    from rlkd_platform.tracking.client import git_commit, open_sweep
 
     s = settings.sweep
     state = read_state(settings.sweep_dir)
@@ -131,12 +123,12 @@ def run(settings: Settings) -> Outcome:
     check_address(s.ray.address)
     uri = s.mlflow.tracking_uri
     if uri and not uri.startswith("sqlite:///"):
-        from rlkd_platform.tracking_server import check_reachable
+        from rlkd_platform.tracking.server import check_reachable
 
         check_reachable(uri)  # fail in seconds, before anything slow
     commit = git_commit()
-    tags = {"rlkd.ablation": s.ablation.name, "rlkd.table": s.ablation.table, "rlkd.preset": s.preset,
-            "rlkd.search": s.search or "", "rlkd.git_commit": commit, "mlflow.source.git.commit": commit}
+    tags = {"rlkd.ablation": s.ablation.name, "rlkd.table": s.ablation.table, "rlkd.preset": settings.preset,
+            "rlkd.search": settings.search_name or "", "rlkd.git_commit": commit, "mlflow.source.git.commit": commit}
     dashboard = s.ray.dashboard if s.ray.dashboard is not None else (s.asha or s.workers > 1)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(tracking_store(settings))  # launched first: it boots while we go on
@@ -148,21 +140,21 @@ def run(settings: Settings) -> Outcome:
             store.ready()
         runs = open_sweep(store.uri, settings.experiment, settings.name, (state or {}).get("parent_run_id"),
                           {**tags, "rlkd.sweep": settings.name}, sweep_params(settings),
-                          {"sweep.yaml": _yaml({"sweep": _plain(s), "run": settings.base})})
+                          {"sweep.yaml": _yaml({"sweep": settings.options(), "run": settings.base})})
         write_state(settings.sweep_dir, {"fingerprint": settings.fingerprint(), "name": settings.name,
                                          "experiment": settings.experiment, "parent_run_id": runs.parent_run_id})
         outcome = Outcome(store.uri, settings.experiment, runs.experiment_id, runs.parent_run_id, settings.sweep_dir,
                           store.ui_hint)
         fit(settings, runs, tags, outcome)
-        if not s.search:
+        if settings.space is None:
             outcome.report = table_report(store.uri, settings)
     return outcome
 
 
 def table_report(uri: str, settings: Settings) -> str:
     """The sweep's paper table, rebuilt from MLflow and logged to the parent run (ablations/ tables only)."""
-    from rlkd_platform.ablation_tables import known_tables
-    from rlkd_platform.report import build_report, write_report
+    from rlkd_platform.report.build import build_report, write_report
+    from rlkd_platform.report.tables import known_tables
 
     name = settings.sweep.ablation.name
     if name not in known_tables():
@@ -179,9 +171,9 @@ def sweep_params(settings: Settings) -> dict[str, str]:
     """The parent run's params: the sweep options and the base run config. The ablation's rows are a table, not
     params (cell names like "C + U + Ê (full)" are not valid MLflow param keys, and a 36-cell table alone
     would exceed a log_batch's 100 params): they are in the parent's sweep.yaml and on every child run."""
-    from rlkd_platform.tracking import flatten
+    from rlkd_platform.tracking.client import flatten
 
-    sweep = _plain(settings.sweep)
+    sweep = settings.options()
     sweep["ablation"] = {"name": settings.sweep.ablation.name, "cells": len(settings.rows)}
     return flatten({"sweep": sweep, "run": settings.base})
 
@@ -190,9 +182,3 @@ def _yaml(tree: dict[str, Any]) -> str:
     from omegaconf import OmegaConf
 
     return OmegaConf.to_yaml(OmegaConf.create(tree))
-
-
-def _plain(sweep: Any) -> dict[str, Any]:
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(OmegaConf.structured(sweep))  # type: ignore[return-value]

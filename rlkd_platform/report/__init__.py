@@ -1,0 +1,1 @@
+"""A paper table rebuilt from MLflow alone, with the paper's numbers beside ours."""
