@@ -33,6 +33,11 @@ class EntropyTracker(nn.Module):
     once (each instance is seen by exactly one rank per epoch).
     """
 
+    total: torch.Tensor
+    count: torch.Tensor
+    epoch_total: torch.Tensor
+    epoch_count: torch.Tensor
+
     def __init__(self, num_data: int) -> None:
         super().__init__()
         self.register_buffer("total", torch.zeros(num_data, dtype=torch.float64))

@@ -13,10 +13,11 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sized, cast
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, RandomSampler, Subset
 
@@ -104,27 +105,30 @@ class Trainer:
         self.student = build_model(cfg.model.student, num_classes=self.data.num_classes,
                                    in_channels=channels).to(self.device)
         example = torch.stack([self.data.train[i][0] for i in range(2)]).to(self.device)
-        context = LossContext(self.student, self.teacher, example, len(self.data.train))
+        context = LossContext(self.student, self.teacher, example, len(cast(Sized, self.data.train)))
         self.loss = build_loss(cfg.loss.name, context=context,
                                **cfg.loss.params).to(self.device)
         self.policy = build_policy(cfg, self.data.num_classes, self.rank).to(self.device)
-        self.entropy = EntropyTracker(len(self.data.train)).to(self.device)
+        self.entropy = EntropyTracker(len(cast(Sized, self.data.train))).to(self.device)
         # Per-instance T of the epoch for analysis plots (rlkd_platform logs them); one T per batch shows nothing.
-        self.temperature_sample = TemperatureSample(len(self.data.train)) if self.policy.per_instance else None
+        self.temperature_sample = (
+            TemperatureSample(len(cast(Sized, self.data.train))) if self.policy.per_instance else None
+        )
         self.ce_weight = cfg.loss.ce_weight if cfg.loss.ce_weight is not None else self.loss.weights.ce
         self.kd_weight = cfg.loss.kd_weight if cfg.loss.kd_weight is not None else self.loss.weights.kd
         self.synced_params = list(self.loss.parameters()) + self.policy.student_parameters()
         self.optimizer = torch.optim.SGD(list(self.student.parameters()) + self.synced_params, lr=cfg.optim.lr,
                                          momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, cfg.optim.milestones, cfg.optim.gamma)
-        self.model = self.student
+        self.model: nn.Module = self.student
         if distributed.is_distributed():
             distributed.broadcast_module(self.loss)
             distributed.broadcast_module(self.policy)
             self.policy.set_grad_sync(distributed.average_gradients)  # e.g. RLKD's agent, C, U, Ê optimisers
             self.model = DistributedDataParallel(self.student)
         torch.manual_seed(cfg.seed * 1000 + self.rank)  # augmentation differs per rank, deterministically
-        self.epoch, self.best_acc, self.history = 0, 0.0, []
+        self.epoch, self.best_acc = 0, 0.0
+        self.history: list[dict[str, Any]] = []
         self.extra: dict[str, Any] = {}  # launcher state saved with the checkpoint (e.g. the MLflow run id)
         if cfg.resume and (self.out_dir / "last.pt").exists():
             self.load_state_dict(load(self.out_dir / "last.pt", self.device))
@@ -164,7 +168,7 @@ class Trainer:
             sampler: Any = DistributedSampler(dataset, shuffle=True, seed=self.cfg.seed, drop_last=True)
             sampler.set_epoch(epoch)
         else:
-            sampler = RandomSampler(dataset, generator=generator)
+            sampler = RandomSampler(cast(Sized, dataset), generator=generator)
         loader = DataLoader(dataset, batch_size=self.cfg.data.batch_size, sampler=sampler, drop_last=True,
                             num_workers=self.cfg.data.num_workers, generator=generator,
                             pin_memory=self.device.type == "cuda")
@@ -247,7 +251,7 @@ class Trainer:
         """Top-1 (%) and CE on the whole test set, each image counted once across ranks."""
         test = self.data.test
         if self.world > 1:
-            test = Subset(test, range(self.rank, len(test), self.world))
+            test = Subset(test, range(self.rank, len(cast(Sized, test)), self.world))
         self.student.eval()
         sums = torch.zeros(3, dtype=torch.float64, device=self.device)
         loader = DataLoader(test, batch_size=self.cfg.data.eval_batch_size, num_workers=self.cfg.data.num_workers)

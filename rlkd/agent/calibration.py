@@ -132,6 +132,7 @@ class RewardCalibrator(nn.Module):
                 else:
                     loss = corrector_loss(pred, batch_reward, targets, self.cfg.alpha, self.cfg.beta)
                 stats["calib/corrector_loss"] = loss.item()
+                assert self.corrector_opt is not None
                 losses.append((loss, self.corrector_opt))
             if self.updater is not None and step < self.cfg.updater_steps:
                 updated = self.updater(raw_states)
@@ -141,6 +142,7 @@ class RewardCalibrator(nn.Module):
                     assert self.estimator is not None
                     loss = updater_loss(self.estimator(updated).squeeze(-1), targets)
                 stats["calib/updater_loss"] = loss.item()
+                assert self.updater_opt is not None
                 losses.append((loss, self.updater_opt))
             if not losses:
                 break

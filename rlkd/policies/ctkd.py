@@ -7,6 +7,7 @@ whose strength λ rises 0 → 1 by a cosine over the first epochs: T = t_min + t
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -21,12 +22,12 @@ class GradientReversal(torch.autograd.Function):
     """Identity forward; backward multiplies the gradient by −λ (the student maximises w.r.t. T)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, lam: float) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, x: torch.Tensor, lam: float) -> torch.Tensor:
         ctx.lam = lam
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         return -ctx.lam * grad, None
 
 
@@ -68,8 +69,9 @@ class CTKDInstance(_CTKD):
     def __init__(self, cfg: CTKDConfig, num_classes: int) -> None:
         super().__init__(cfg)
         self.net = nn.Sequential(nn.Linear(2 * num_classes, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1))
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.constant_(self.net[-1].bias, self.theta0)
+        head = cast(nn.Linear, self.net[-1])
+        nn.init.zeros_(head.weight)
+        nn.init.constant_(head.bias, self.theta0)
 
     def temperatures(self, step: Step) -> torch.Tensor:
         probs = torch.cat([step.teacher_logits.softmax(1), step.student_logits.softmax(1)], dim=1).detach()

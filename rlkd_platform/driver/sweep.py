@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from rlkd.config import TEACHER_PLACEHOLDER, build_config
 from rlkd.errors import RLKDError
@@ -58,33 +58,6 @@ def write_state(sweep_dir: Path, state: dict[str, Any]) -> None:
     tmp.replace(sweep_dir / STATE_FILE)
 
 
-@contextlib.contextmanager
-def tracking_store(settings: Settings) -> Iterator[Any]:
-    """The tracking URI everyone uses; an embedded server is launched here and waited for later (``ready``),
-    so its start-up (5-20 s: the SQLite schema) overlaps the config checks and Ray's start."""
-    from rlkd_platform.tracking.server import LocalTrackingServer
-
-    uri = settings.sweep.mlflow.tracking_uri
-    if uri and not uri.startswith("sqlite:///"):  # a running server, checked for reachability before
-        yield _Store(uri, f"open {uri}", lambda: None)
-        return
-    db = Path(uri[len("sqlite:///"):]).resolve() if uri else settings.out / "mlflow.db"
-    server = LocalTrackingServer(db, db.parent / "mlartifacts").launch(db.parent / "mlflow-server.log")
-    try:
-        yield _Store(server.uri, f"mlflow ui --backend-store-uri {server.backend_uri} --artifacts-destination "
-                                 f"{server.artifacts} --port 5000   # then open http://127.0.0.1:5000",
-                     server.wait_ready)
-    finally:
-        server.stop()
-
-
-@dataclass
-class _Store:
-    uri: str
-    ui_hint: str
-    ready: Any  # () -> None, blocks until the server answers
-
-
 def preflight(settings: Settings) -> None:
     """Missing inputs fail here, in the driver, with one line, before anything is started or logged."""
     from rlkd.trainer import check_names
@@ -114,6 +87,7 @@ def run(settings: Settings) -> Outcome:
     from rlkd_platform.driver.cluster import check_address, ray_session
     from rlkd_platform.driver.tuning import fit
     from rlkd_platform.tracking.client import git_commit, open_sweep
+    from rlkd_platform.tracking.server import tracking_store
 
     s = settings.sweep
     state = read_state(settings.sweep_dir)
@@ -121,17 +95,13 @@ def run(settings: Settings) -> Outcome:
         raise RLKDError(f"sweep '{settings.name}' in {settings.sweep_dir} was started with other settings; rerun "
                         "its original command to resume it, or pass name=<new name> for a new sweep")
     check_address(s.ray.address)
-    uri = s.mlflow.tracking_uri
-    if uri and not uri.startswith("sqlite:///"):
-        from rlkd_platform.tracking.server import check_reachable
-
-        check_reachable(uri)  # fail in seconds, before anything slow
     commit = git_commit()
     tags = {"rlkd.ablation": s.ablation.name, "rlkd.table": s.ablation.table, "rlkd.preset": settings.preset,
             "rlkd.search": settings.search_name or "", "rlkd.git_commit": commit, "mlflow.source.git.commit": commit}
     dashboard = s.ray.dashboard if s.ray.dashboard is not None else (s.asha or s.workers > 1)
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(tracking_store(settings))  # launched first: it boots while we go on
+        # launched first: it boots while we go on
+        store = stack.enter_context(tracking_store(s.mlflow.tracking_uri, settings.out))
         with phase("checked the run config"):
             preflight(settings)
         with phase("ray ready"):

@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rlkd.compose import parse_overrides
     from rlkd_platform.conf import compose_sweep
+    from rlkd_platform.tracking.server import tracking_store
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -198,10 +199,15 @@ def main(argv: list[str] | None = None) -> int:
             raise RLKDError("say which table: ablation=<name> (e.g. ablation=exploration)")
         sweep = compose_sweep(argv).sweep
         out = Path(sweep.out).expanduser().resolve()
-        uri = sweep.mlflow.tracking_uri or f"sqlite:///{out / 'mlflow.db'}"
-        report, client, parent = build_report(uri, sweep.ablation.name, experiment=sweep.mlflow.experiment,
-                                              sweep=sweep.name)
-        paths = write_report(report, out / "reports", client, parent)
+        if not sweep.mlflow.tracking_uri and not (out / "mlflow.db").is_file():
+            raise RLKDError(f"no tracking store at {out / 'mlflow.db'}: run the sweep first "
+                            f"(python run_sweep.py ablation={sweep.ablation.name} out={sweep.out}) or set "
+                            "mlflow.tracking_uri to its server")
+        with tracking_store(sweep.mlflow.tracking_uri, out) as store:  # the sweep's own way to its store
+            store.ready()
+            report, client, parent = build_report(store.uri, sweep.ablation.name, experiment=sweep.mlflow.experiment,
+                                                  sweep=sweep.name)
+            paths = write_report(report, out / "reports", client, parent)
     except RLKDError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ dies with the driver (PR_SET_PDEATHSIG on Linux), so a ``kill -9`` of the sweep 
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import os
@@ -19,7 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Callable, Iterator
 
 from rlkd.errors import RLKDError
 
@@ -128,3 +129,32 @@ class LocalTrackingServer:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+
+@dataclass
+class Store:
+    """A tracking store in use: its URI, how to open its UI, and ``ready()`` blocking until it answers."""
+
+    uri: str
+    ui_hint: str
+    ready: Callable[[], Any]
+
+
+@contextlib.contextmanager
+def tracking_store(uri: str | None, out: Path) -> Iterator[Store]:
+    """The tracking URI everyone uses: a running server (checked to answer, in seconds), or an embedded one over
+    ``<out>/mlflow.db`` (or the given ``sqlite:///`` file) launched here and waited for later (``ready``), so its
+    start-up (5-20 s: the SQLite schema) overlaps other work. The sweep and the report read a store the same
+    way: artifacts (``mlflow-artifacts:/``) are proxied by the server, so a bare SQLite URI never suffices."""
+    if uri and not uri.startswith("sqlite:///"):  # a running server
+        check_reachable(uri)
+        yield Store(uri, f"open {uri}", lambda: None)
+        return
+    db = Path(uri[len("sqlite:///"):]).resolve() if uri else out / "mlflow.db"
+    server = LocalTrackingServer(db, db.parent / "mlartifacts").launch(db.parent / "mlflow-server.log")
+    try:
+        yield Store(server.uri, f"mlflow ui --backend-store-uri {server.backend_uri} --artifacts-destination "
+                                f"{server.artifacts} --port 5000   # then open http://127.0.0.1:5000",
+                    server.wait_ready)
+    finally:
+        server.stop()
