@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from rlkd.config import TEACHER_PLACEHOLDER
 from rlkd.errors import RLKDError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,8 @@ def parse_overrides(argv: Sequence[str]) -> list[Override]:
 
     items = []
     for text in argv:
+        # The {teacher} template is the project's own: escaped so Hydra reads it as text, not as a dict.
+        text = text.replace(TEACHER_PLACEHOLDER, "\\{teacher\\}") if "\\{" not in text else text
         if "=" not in text and not text.startswith("~"):
             raise RLKDError(f"'{text}': expected key=value (e.g. ablation=exploration, optim.epochs=5); a value with "
                             "spaces needs quotes: \"key='a b'\"")

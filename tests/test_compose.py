@@ -98,3 +98,7 @@ def test_overrides_are_read_by_hydras_parser():
     items = parse_overrides(["optim.milestones=[1,2]", "+loss.params.beta=8", "name='my sweep'"])
     assert [(i.key, i.value) for i in items] == [("optim.milestones", [1, 2]), ("loss.params.beta", 8),
                                                   ("name", "my sweep")]
+    # the {teacher} template (README) is text, not one of Hydra's dicts
+    (template,) = parse_overrides(["model.teacher_checkpoint=/w/{teacher}_vanilla/ckpt.pth"])
+    assert template.value == "/w/{teacher}_vanilla/ckpt.pth"
+    assert compose_run(["model.teacher_checkpoint=/w/{teacher}.pt"]).model.teacher_checkpoint == "/w/{teacher}.pt"
