@@ -30,7 +30,7 @@ class Override:
 
     key: str  # dotted key or group name, without + / ~ / ++
     value: Any
-    text: str  # as the user typed it
+    text: str  # as the user typed it, the {teacher} template escaped for Hydra
 
 
 def parse_overrides(argv: Sequence[str]) -> list[Override]:
