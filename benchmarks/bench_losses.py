@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_losses.py [--steps 8] [--device cpu] [--out benchmarks/results/losses.json]
 
-Each loss's two variants run interleaved through the real ``Trainer.train_step`` on synthetic CIFAR-shaped
+Each loss's two variants run interleaved through the real ``Trainer.run_step`` on synthetic CIFAR-shaped
 data; the median is reported. Target (issue 4): RLKD adds ≤ 10 % to each loss's fixed-T step.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_step [--steps 30] [--device cpu] [--out benchmarks/results/step.json]
 
-resnet56 → resnet20, batch 64, the real ``Trainer.train_step`` on synthetic CIFAR-shaped data (data loading
+resnet56 → resnet20, batch 64, the real ``Trainer.run_step`` on synthetic CIFAR-shaped data (data loading
 is the same for all variants and excluded). The variants run interleaved (a, b, c, a, b, c, …) so machine
 noise hits them alike; medians are reported. Peak memory: each variant also runs alone in a child process
 (max RSS on CPU, ``max_memory_allocated`` on CUDA). Target (issue 3): (b) / (a) ≤ 1.10.

@@ -27,7 +27,7 @@ def make_trainer(out_dir: Path, *overrides: str, batch: int = 64) -> tuple[Train
     trainer.model.train()
 
     def step() -> None:
-        trainer.train_step(x, y, index, epoch=1)
+        trainer.run_step(x, y, index, epoch=1)
         if trainer.device.type == "cuda":
             torch.cuda.synchronize()
 

@@ -13,16 +13,11 @@ from typing import Any, TypeVar
 
 from omegaconf import OmegaConf
 
-from rlkd.errors import RLKDError
+from rlkd.errors import RLKDError, require
 from rlkd.policies.configs.ctkd import CTKDConfig
 from rlkd.policies.configs.fixed import FixedConfig
 
 TEACHER_PLACEHOLDER = "{teacher}"
-
-
-def _require(ok: bool, key: str, message: str) -> None:
-    if not ok:
-        raise RLKDError(f"{key}: {message}")
 
 
 class Choice(str, Enum):
@@ -137,12 +132,12 @@ class DataConfig:
     num_workers: int = 0  # DataLoader workers; 0 keeps runs exactly reproducible on any machine
 
     def __post_init__(self) -> None:
-        _require(self.batch_size >= 2, "data.batch_size", "must be >= 2 (PPO normalises advantages per batch)")
-        _require(self.eval_batch_size >= 1, "data.eval_batch_size", "must be >= 1")
-        _require(self.num_workers >= 0, "data.num_workers", "must be >= 0")
+        require(self.batch_size >= 2, "data.batch_size", "must be >= 2 (PPO normalises advantages per batch)")
+        require(self.eval_batch_size >= 1, "data.eval_batch_size", "must be >= 1")
+        require(self.num_workers >= 0, "data.num_workers", "must be >= 0")
         for key in ("train_limit", "test_limit"):
             v = getattr(self, key)
-            _require(v is None or v > 0, f"data.{key}", "must be a positive number of images or null")
+            require(v is None or v > 0, f"data.{key}", "must be a positive number of images or null")
 
 
 @dataclass
@@ -155,7 +150,7 @@ class ModelConfig:
     teacher_pretrain_epochs: int = 30  # only when teacher_checkpoint is None
 
     def __post_init__(self) -> None:
-        _require(self.teacher_pretrain_epochs >= 1, "model.teacher_pretrain_epochs", "must be >= 1")
+        require(self.teacher_pretrain_epochs >= 1, "model.teacher_pretrain_epochs", "must be >= 1")
 
     def teacher_checkpoint_path(self) -> str | None:
         """The teacher's weights file with ``{teacher}`` filled in (None: the teacher is trained first)."""
@@ -174,12 +169,12 @@ class OptimConfig:
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        _require(self.epochs >= 1, "optim.epochs", "must be >= 1")
-        _require(self.lr > 0, "optim.lr", "must be > 0")
-        _require(0 <= self.momentum < 1, "optim.momentum", "must be in [0, 1)")
-        _require(self.weight_decay >= 0, "optim.weight_decay", "must be >= 0")
-        _require(0 < self.gamma <= 1, "optim.gamma", "must be in (0, 1]")
-        _require(list(self.milestones) == sorted(self.milestones), "optim.milestones", "must be increasing")
+        require(self.epochs >= 1, "optim.epochs", "must be >= 1")
+        require(self.lr > 0, "optim.lr", "must be > 0")
+        require(0 <= self.momentum < 1, "optim.momentum", "must be in [0, 1)")
+        require(self.weight_decay >= 0, "optim.weight_decay", "must be >= 0")
+        require(0 < self.gamma <= 1, "optim.gamma", "must be in (0, 1]")
+        require(list(self.milestones) == sorted(self.milestones), "optim.milestones", "must be increasing")
 
 
 @dataclass
@@ -192,7 +187,7 @@ class LossConfig:
     def __post_init__(self) -> None:
         for key in ("ce_weight", "kd_weight"):
             v = getattr(self, key)
-            _require(v is None or v >= 0, f"loss.{key}", "must be >= 0 or null")
+            require(v is None or v >= 0, f"loss.{key}", "must be >= 0 or null")
 
 
 @dataclass
@@ -218,17 +213,17 @@ class AgentConfig:
     def __post_init__(self) -> None:
         self.state = _choice(self.state, "agent.state", StateMode)
         self.logprob = _choice(self.logprob, "agent.logprob", LogProb)
-        _require(self.clip_eps > 0, "agent.clip_eps", "must be > 0 (searched range 0.1–0.3)")
-        _require(0 < self.gamma <= 1, "agent.gamma", "must be in (0, 1]")
-        _require(0 <= self.gae_lambda <= 1, "agent.gae_lambda", "must be in [0, 1]")
-        _require(self.hidden >= 1, "agent.hidden", "must be >= 1")
-        _require(self.max_temperature > 0, "agent.max_temperature", "must be > 0")
-        _require(self.actor_lr > 0 and self.critic_lr > 0, "agent.actor_lr/critic_lr", "must be > 0")
-        _require(self.update_epochs >= 1, "agent.update_epochs", "must be >= 1")
-        _require(self.max_grad_norm > 0, "agent.max_grad_norm", "must be > 0")
-        _require(self.train_every >= 1, "agent.train_every", "must be >= 1")
-        _require(self.warmup_epochs >= 0, "agent.warmup_epochs", "must be >= 0")
-        _require(self.warmup_temperature > 0, "agent.warmup_temperature", "must be > 0")
+        require(self.clip_eps > 0, "agent.clip_eps", "must be > 0 (searched range 0.1–0.3)")
+        require(0 < self.gamma <= 1, "agent.gamma", "must be in (0, 1]")
+        require(0 <= self.gae_lambda <= 1, "agent.gae_lambda", "must be in [0, 1]")
+        require(self.hidden >= 1, "agent.hidden", "must be >= 1")
+        require(self.max_temperature > 0, "agent.max_temperature", "must be > 0")
+        require(self.actor_lr > 0 and self.critic_lr > 0, "agent.actor_lr/critic_lr", "must be > 0")
+        require(self.update_epochs >= 1, "agent.update_epochs", "must be >= 1")
+        require(self.max_grad_norm > 0, "agent.max_grad_norm", "must be > 0")
+        require(self.train_every >= 1, "agent.train_every", "must be >= 1")
+        require(self.warmup_epochs >= 0, "agent.warmup_epochs", "must be >= 0")
+        require(self.warmup_temperature > 0, "agent.warmup_temperature", "must be > 0")
 
 
 @dataclass
@@ -240,7 +235,7 @@ class RewardConfig:
     scale: RewardScale = RewardScale.paper  # paper (sigmoid warm-up) | official (piecewise cosine multiplier)
 
     def __post_init__(self) -> None:
-        _require(self.n > 0, "reward.n", "must be > 0 (searched range 10–240)")
+        require(self.n > 0, "reward.n", "must be > 0 (searched range 10–240)")
         self.signal = _choice(self.signal, "reward.signal", RewardSignal)
         self.scale = _choice(self.scale, "reward.scale", RewardScale)
 
@@ -261,10 +256,10 @@ class CalibrationConfig:
     def __post_init__(self) -> None:
         self.mode = _choice(self.mode, "calibration.mode", CalibrationMode)
         self.cell = _choice(self.cell, "calibration.cell", RecurrentCell)
-        _require(self.hidden >= 1, "calibration.hidden", "must be >= 1")
-        _require(self.alpha >= 0 and self.beta >= 0, "calibration.alpha/beta", "must be >= 0")
-        _require(self.corrector_steps >= 0 and self.updater_steps >= 0, "calibration.*_steps", "must be >= 0")
-        _require(self.lr > 0, "calibration.lr", "must be > 0")
+        require(self.hidden >= 1, "calibration.hidden", "must be >= 1")
+        require(self.alpha >= 0 and self.beta >= 0, "calibration.alpha/beta", "must be >= 0")
+        require(self.corrector_steps >= 0 and self.updater_steps >= 0, "calibration.*_steps", "must be >= 0")
+        require(self.lr > 0, "calibration.lr", "must be > 0")
 
 
 @dataclass
@@ -281,22 +276,22 @@ class ExplorationConfig:
     schedule: ExplorationSchedule = ExplorationSchedule.paper  # paper: epochs [e_w, 2·e_w) | official: every 20
 
     def __post_init__(self) -> None:
-        _require(0 < self.width <= 0.5, "exploration.width", "must be in (0, 0.5]")
+        require(0 < self.width <= 0.5, "exploration.width", "must be in (0, 0.5]")
         for key in ("high_start", "partner_start"):
             start = getattr(self, key)
-            _require(
+            require(
                 0 <= start and start + self.width <= 1 + 1e-9,
                 f"exploration.{key}",
                 f"window [{start}, {start + self.width}) must lie inside [0, 1]",
             )
         lo, hi = sorted((self.high_start, self.partner_start))
-        _require(
+        require(
             lo + self.width <= hi + 1e-9,
             "exploration.high_start/partner_start",
-            f"windows [{self.high_start}, {self.high_start + self.width}) and "
-            f"[{self.partner_start}, {self.partner_start + self.width}) overlap; move one of them",
+            f"windows [{self.high_start:g}, {self.high_start + self.width:g}) and "
+            f"[{self.partner_start:g}, {self.partner_start + self.width:g}) overlap; move one of them",
         )
-        _require(0 <= self.lam <= 1, "exploration.lam", "must be in [0, 1] (searched range 0.5–1.0)")
+        require(0 <= self.lam <= 1, "exploration.lam", "must be in [0, 1] (searched range 0.5–1.0)")
         self.lam_schedule = _choice(self.lam_schedule, "exploration.lam_schedule", LamSchedule)
         self.target = _choice(self.target, "exploration.target", MixTarget)
         self.schedule = _choice(self.schedule, "exploration.schedule", ExplorationSchedule)
@@ -337,7 +332,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         self.device = _choice(self.device, "device", Device)
-        _require(self.threads >= 0, "threads", "must be >= 0")
+        require(self.threads >= 0, "threads", "must be >= 0")
 
 
 def build_config(overrides: list[str] | None = None, base: dict[str, Any] | None = None) -> RunConfig:

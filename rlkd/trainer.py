@@ -63,6 +63,7 @@ class StepOutput:
     ce: torch.Tensor  # [B] (mixed instances: their λ-weighted CE)
     correct: torch.Tensor  # count of top-1 hits on the majority label
     terms: dict[str, torch.Tensor]  # the KD loss's named per-instance terms [B]
+    kd: torch.Tensor  # [B] their sum
     temperatures: torch.Tensor  # [B] the policy's T
 
 
@@ -105,14 +106,15 @@ class Trainer:
         self.student = build_model(cfg.model.student, num_classes=self.data.num_classes,
                                    in_channels=channels).to(self.device)
         example = torch.stack([self.data.train[i][0] for i in range(2)]).to(self.device)
-        context = LossContext(self.student, self.teacher, example, len(cast(Sized, self.data.train)))
+        n_train = len(cast(Sized, self.data.train))
+        context = LossContext(self.student, self.teacher, example, n_train)
         self.loss = build_loss(cfg.loss.name, context=context,
                                **cfg.loss.params).to(self.device)
         self.policy = build_policy(cfg, self.data.num_classes, self.rank).to(self.device)
-        self.entropy = EntropyTracker(len(cast(Sized, self.data.train))).to(self.device)
+        self.entropy = EntropyTracker(n_train).to(self.device)
         # Per-instance T of the epoch for analysis plots (rlkd_platform logs them); one T per batch shows nothing.
         self.temperature_sample = (
-            TemperatureSample(len(cast(Sized, self.data.train))) if self.policy.per_instance else None
+            TemperatureSample(n_train) if self.policy.per_instance else None
         )
         self.ce_weight = cfg.loss.ce_weight if cfg.loss.ce_weight is not None else self.loss.weights.ce
         self.kd_weight = cfg.loss.kd_weight if cfg.loss.kd_weight is not None else self.loss.weights.kd
@@ -174,13 +176,6 @@ class Trainer:
                             pin_memory=self.device.type == "cuda")
         return loader, plan
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor, epoch: int,
-                   plan: ExplorationPlan | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """One optimiser step on one batch; returns (loss, CE [B], correct count, KD terms [B] each), detached."""
-        out = self.run_step(x, y, index, epoch, plan)
-        return out.loss, out.ce, out.correct, out.terms
-
     def run_step(self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor, epoch: int,
                  plan: ExplorationPlan | None = None) -> StepOutput:
         """One optimiser step on one batch (``plan``: the exploration epoch's mixed instances, if any)."""
@@ -208,7 +203,7 @@ class Trainer:
         self.optimizer.step()
         correct = (student_logits.detach().argmax(1) == t.major).sum()
         return StepOutput(loss.detach(), ce.detach(), correct, {k: v.detach() for k, v in terms.items()},
-                          temps.detach())
+                          kd.detach(), temps.detach())
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         loader, plan = self.loader(epoch)
@@ -221,8 +216,7 @@ class Trainer:
         try:
             for x, y, index in loader:
                 step = self.run_step(x, y, index, epoch, plan)
-                kd = torch.stack(list(step.terms.values())).sum(0)
-                sums.add({"loss": step.loss * len(y), "ce": step.ce.sum(), "kd": kd.sum(), "correct": step.correct,
+                sums.add({"loss": step.loss * len(y), "ce": step.ce.sum(), "kd": step.kd.sum(), "correct": step.correct,
                           "count": torch.full((), len(y), device=self.device),  # a fill: no host-to-device copy
                           **{f"loss/{n}": v.sum() for n, v in step.terms.items()}})
                 if self.progress is not None:

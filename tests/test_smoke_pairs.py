@@ -35,7 +35,7 @@ def test_pair_trains_with_every_loss_under_rlkd(teacher, student, tmp_path):
                                     for i in range(4)]) for k in range(3))
         before = [p.detach().clone() for p in trainer.student.parameters()]
         for _ in range(2):  # the second step also runs the agent's calibration + PPO update on the first
-            loss_value, _, _, terms = trainer.train_step(x, y, index, epoch=1)
-            assert torch.isfinite(loss_value), (teacher, student, loss)
+            step = trainer.run_step(x, y, index, epoch=1)
+            assert torch.isfinite(step.loss), (teacher, student, loss)
         assert any(not torch.equal(b, p) for b, p in zip(before, trainer.student.parameters()))
         assert "ppo/approx_kl" in trainer.policy.meter.summary(), loss

@@ -5,11 +5,3 @@ torch. A new policy with knobs adds its dataclass here, a field for it in ``rlkd
 registers it with its builder (``rlkd.policies.register_policy``).
 """
 from __future__ import annotations
-
-from rlkd.errors import RLKDError
-
-
-def require(ok: bool, key: str, message: str) -> None:
-    """A range check: one line naming the full key (``policy.ctkd.t_min: must be > 0``)."""
-    if not ok:
-        raise RLKDError(f"{key}: {message}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rlkd.policies.configs import require
+from rlkd.errors import require
 
 
 @dataclass
